@@ -1,0 +1,208 @@
+"""String literals: escapes, triple-quoted dedent, and `${...}` interpolations.
+
+Only `${in.X}`, `${out.X}`, `${param.X}` (and `${secret.X}`, which a check
+rejects) are interpolations. All other `$` text - `$HOME`, `${HOME}`,
+`$(cmd)`, `${{ github.x }}` - is plain text that must reach the command
+unchanged, so this module never touches it. `$${in.x}` writes a literal
+`${in.x}`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlplang.diagnostics import codes
+from mlplang.diagnostics.model import Diagnostic, Severity
+from mlplang.dsl.ast import Interpolation, StringLit, StringPart, TextPart
+from mlplang.source import SourceFile
+
+NAMESPACES = ("in", "out", "param", "secret")
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_ESCAPED_TOKEN = re.compile(rf"\\(.)|(\$?)\$\{{({_IDENT})\.({_IDENT})\}}", re.DOTALL)
+_LONG_FORMS = {
+    "in": ("input", "inputs"),
+    "out": ("output", "outputs"),
+    "param": ("params", "parameter", "parameters"),
+}
+_RAW_TOKEN = re.compile(rf"(\$?)\$\{{({_IDENT})\.({_IDENT})\}}")
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            i += 1
+            j += 1
+            continue
+        edits += 1
+        if edits > 1:
+            return False
+        if len(a) == len(b):
+            if i + 1 < len(a) and a[i] == b[j + 1] and a[i + 1] == b[j]:  # transposition
+                i += 2
+                j += 2
+                continue
+            i += 1
+        j += 1
+    return edits + (len(b) - j) + (len(a) - i) <= 1
+
+
+def likely_namespace(word: str) -> str | None:
+    """The interpolation namespace a mistyped `${word.` probably meant."""
+    lowered = word.lower()
+    for namespace in ("in", "out", "param"):
+        if lowered == namespace or _edit_distance_at_most_one(lowered, namespace):
+            return namespace
+    for namespace, words in _LONG_FORMS.items():
+        if lowered in words:
+            return namespace
+    return None
+
+
+class _Builder:
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.parts: list[StringPart] = []
+        self.text: list[str] = []
+        self.text_start: int | None = None
+        self.text_end = 0
+        self.diagnostics: list[Diagnostic] = []
+
+    def add_text(self, text: str, start: int, end: int) -> None:
+        if not text:
+            return
+        if self.text_start is None:
+            self.text_start = start
+        self.text.append(text)
+        self.text_end = end
+
+    def flush(self) -> None:
+        if self.text_start is not None:
+            self.parts.append(
+                TextPart("".join(self.text), self.source.span(self.text_start, self.text_end))
+            )
+        self.text = []
+        self.text_start = None
+
+    def interpolation(self, match: re.Match, offset: int, dollar_group: int) -> None:
+        start, end = offset + match.start(), offset + match.end()
+        escaped, namespace, name = match.group(dollar_group, dollar_group + 1, dollar_group + 2)
+        literal = match.group(0)
+        if escaped:
+            if namespace in NAMESPACES:
+                self.add_text(literal[1:], start, end)  # `$${in.x}` -> `${in.x}`
+            else:
+                self.add_text(literal, start, end)
+            return
+        if namespace in NAMESPACES:
+            self.flush()
+            name_start = start + 3 + len(namespace)
+            self.parts.append(
+                Interpolation(
+                    namespace, name, self.source.span(start, end), self.source.span(name_start, end - 1)
+                )
+            )
+            return
+        guess = likely_namespace(namespace)
+        if guess is not None:
+            self.diagnostics.append(
+                Diagnostic(
+                    code=codes.INTERPOLATION_TYPO.code,
+                    severity=Severity.WARNING,
+                    message=f"`${{{namespace}.{name}}}` is not an interpolation and is passed as text",
+                    span=self.source.span(start, end),
+                    label=f"did you mean `${{{guess}.{name}}}`?",
+                    help=f"interpolations are `${{in.X}}`, `${{out.X}}` and `${{param.X}}`; "
+                    f"write `$${{{namespace}.{name}}}` if the text is intended",
+                )
+            )
+        self.add_text(literal, start, end)
+
+
+def parse_string(raw: str, start: int, source: SourceFile) -> tuple[StringLit, list[Diagnostic]]:
+    """Decode the token text `raw` (with its quotes) found at offset `start`."""
+    span = source.span(start, start + len(raw))
+    if raw.startswith('"""'):
+        return _parse_triple(raw, start, span, source)
+    body = raw[1:-1]
+    if "\\" not in body and "$" not in body:  # the common case
+        parts = (TextPart(body, source.span(start + 1, start + 1 + len(body))),) if body else ()
+        return StringLit(parts, False, span), []
+    builder = _Builder(source)
+    offset = start + 1
+    position = 0
+    for match in _ESCAPED_TOKEN.finditer(body):
+        builder.add_text(body[position:match.start()], offset + position, offset + match.start())
+        position = match.end()
+        escape = match.group(1)
+        if escape is None:
+            builder.interpolation(match, offset, 2)
+            continue
+        escape_start = offset + match.start()
+        if escape in _ESCAPES:
+            builder.add_text(_ESCAPES[escape], escape_start, escape_start + 2)
+        else:
+            builder.diagnostics.append(
+                Diagnostic(
+                    code=codes.INVALID_ESCAPE.code,
+                    severity=Severity.ERROR,
+                    message=f"unknown escape `\\{escape}` in a string",
+                    span=source.span(escape_start, escape_start + 2),
+                    label="not an escape",
+                    help='escapes are \\" \\\\ \\n \\t \\r; write `\\\\` for a backslash, '
+                    'or use a raw """...""" string for shell text',
+                )
+            )
+            builder.add_text("\\" + escape, escape_start, escape_start + 2)
+    builder.add_text(body[position:], offset + position, offset + len(body))
+    builder.flush()
+    return StringLit(tuple(builder.parts), False, span), builder.diagnostics
+
+
+def _dedent_chunks(body: str, offset: int) -> list[tuple[str, int]]:
+    """Split a raw triple-quoted body into (text, source offset) chunks after
+    dropping its first newline and the indentation common to its lines."""
+    if body.startswith("\r\n"):
+        body, offset = body[2:], offset + 2
+    elif body.startswith("\n"):
+        body, offset = body[1:], offset + 1
+    lines = body.splitlines(keepends=True)
+    indents = []
+    for line in lines:
+        stripped = line.lstrip(" \t")
+        if stripped.strip():
+            indents.append(line[: len(line) - len(stripped)])
+    common = indents[0] if indents else ""
+    for indent in indents[1:]:
+        while not indent.startswith(common):
+            common = common[:-1]
+    chunks: list[tuple[str, int]] = []
+    position = offset
+    for line in lines:
+        if line.strip():
+            chunks.append((line[len(common):], position + len(common)))
+        else:
+            newline = line[len(line.rstrip("\r\n")):]
+            if newline:
+                chunks.append((newline, position + len(line) - len(newline)))
+        position += len(line)
+    return chunks
+
+
+def _parse_triple(raw: str, start: int, span, source: SourceFile) -> tuple[StringLit, list[Diagnostic]]:
+    builder = _Builder(source)
+    for text, offset in _dedent_chunks(raw[3:-3], start + 3):
+        position = 0
+        if "$" in text:
+            for match in _RAW_TOKEN.finditer(text):
+                builder.add_text(text[position:match.start()], offset + position, offset + match.start())
+                position = match.end()
+                builder.interpolation(match, offset, 1)
+        builder.add_text(text[position:], offset + position, offset + len(text))
+    builder.flush()
+    return StringLit(tuple(builder.parts), True, span), builder.diagnostics

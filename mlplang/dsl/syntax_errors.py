@@ -1,0 +1,145 @@
+"""Friendly syntax-error messages: Lark's `match_examples` compares the parser
+state of an error with the states reached by small known-bad snippets, so a
+message can name the mistake ("missing `=`") rather than a token list."""
+
+from __future__ import annotations
+
+# label -> snippets that fail at the token the label describes
+EXAMPLES: dict[str, list[str]] = {
+    "missing `=` between a name and its value": [
+        'pipeline p { owner "x" }',
+        'pipeline p { tags ["a"] }',
+        'pipeline p { step s { image "x" } }',
+        "pipeline p { step s { retries 2 } }",
+        'pipeline p { source s: Dataset { uri "x" } }',
+        'pipeline p { step s = t(a "x") }',
+    ],
+    "missing value after `=`": [
+        "pipeline p { owner = }",
+        "pipeline p { step s { image = } }",
+        "pipeline p { param x: int = }",
+        "pipeline p { step s { env = { A = } } }",
+    ],
+    "a declaration is expected here: `param`, `secret`, `source`, `step`, `gate`, "
+    "`monitor` or `name = value`": [
+        "pipeline p { 1 }",
+        'pipeline p { "x" }',
+        "pipeline p { = }",
+        "pipeline p { in x: Dataset }",
+    ],
+    "a step item is expected here: `in`, `out`, `after`, `when`, `require`, "
+    "`name = value` or `name { ... }`": [
+        "pipeline p { step s { 1 } }",
+        'pipeline p { step s { "x" } }',
+        "pipeline p { step s { step t {} } }",
+        "pipeline p { step s { = } }",
+    ],
+    "only `import`, `pipeline` and `template` may appear at the top level": [
+        "step s {}",
+        'owner = "x"',
+        "param x: int",
+        "}",
+        "1",
+    ],
+    "missing name after the keyword": [
+        "pipeline { }",
+        "pipeline p { step { } }",
+        "pipeline p { gate { } }",
+        "pipeline p { param : int }",
+        "pipeline p { source : Dataset }",
+        "pipeline p { step s { in : Dataset } }",
+        "pipeline p { step s { out : Model } }",
+    ],
+    "missing `:` and a type after the name": [
+        "pipeline p { param x }",
+        "pipeline p { param x = 1 }",
+        "pipeline p { source s {} }",
+        "pipeline p { step s { in x = a } }",
+        "pipeline p { step s { out x } }",
+    ],
+    "missing type after `:`": [
+        "pipeline p { param x: = 1 }",
+        "pipeline p { step s { in x: = a } }",
+        "pipeline p { step s { out x: } }",
+    ],
+    "missing `{` to open the block": [
+        "pipeline p }",
+        "pipeline p step",
+        "pipeline p { step s }",
+        "pipeline p { gate g }",
+    ],
+    "missing `}`: the block is not closed": [
+        "pipeline p {",
+        "pipeline p { step s {",
+        'pipeline p { step s { image = "x"',
+        "pipeline p { gate g { require a.b.c > 1",
+        "pipeline p { step s { resources { cpu = 1",
+    ],
+    "a list is not closed: missing `]`": [
+        'pipeline p { tags = ["a" "b"] }',
+        'pipeline p { tags = ["a" }',
+        'pipeline p { tags = ["a"',
+    ],
+    "missing condition: expected a comparison such as `step.metrics.auc >= 0.9`": [
+        "pipeline p { gate g { require } }",
+        "pipeline p { step s { when } }",
+        "pipeline p { gate g { require > 1 } }",
+    ],
+    "a comparison is incomplete: missing the right-hand side": [
+        "pipeline p { gate g { require a.b.c > } }",
+        "pipeline p { gate g { require a.b.c >= and } }",
+    ],
+    "`after` takes a step name or a list such as `[a, b]`": [
+        'pipeline p { step s { after "x" } }',
+        "pipeline p { step s { after 1 } }",
+        "pipeline p { step s { after } }",
+    ],
+    "a template call needs `(`": [
+        "pipeline p { step s = t }",
+        "pipeline p { step s = a.t }",
+    ],
+    "arguments are written `name = value`": [
+        'pipeline p { step s = t("x") }',
+        "pipeline p { step s = t(a.b) }",
+    ],
+}
+
+# Lark terminal name -> what to call it in a message
+TERMINALS = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "LONG_STRING": "a string",
+    "NUMBER": "a number",
+    "TRUE": "`true`",
+    "FALSE": "`false`",
+    "$END": "the end of the file",
+}
+
+
+def describe_expected(accepts: set[str], literal_of: dict[str, str]) -> str:
+    names = set()
+    for terminal in accepts:
+        if terminal in TERMINALS:
+            names.add(TERMINALS[terminal])
+        elif terminal in literal_of:
+            names.add(f"`{literal_of[terminal]}`")
+    ordered = sorted(names, key=lambda n: (not n.startswith("`"), n))
+    if not ordered:
+        return ""
+    if len(ordered) == 1:
+        return ordered[0]
+    if len(ordered) > 8:
+        ordered = ordered[:8] + ["..."]
+    return ", ".join(ordered[:-1]) + " or " + ordered[-1]
+
+
+def describe_found(token_type: str, value: str) -> str:
+    if token_type == "$END":
+        return "the end of the file"
+    if token_type in ("STRING", "LONG_STRING"):
+        return "a string"
+    if token_type == "NUMBER":
+        return f"number `{value}`"
+    if token_type == "NAME":
+        return f"name `{value}`"
+    return f"`{value}`"
