@@ -240,11 +240,12 @@ class SyntaxTreeBuilder(Transformer):
         nodes = self._nodes(children)
         name, template = nodes[0], nodes[1]
         body: tuple = ()
-        span = self._outer(children)
-        if nodes and isinstance(nodes[-1], tuple):
+        if isinstance(nodes[-1], tuple):
             body, end = nodes[-1]
             nodes = nodes[:-1]
             span = self._span_of(children[0]).to(end)
+        else:
+            span = self._outer(children)
         return ast.TemplateStepDecl(name, template, tuple(nodes[2:]), body, span)
 
     def argument(self, children):

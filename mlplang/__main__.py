@@ -1,0 +1,3 @@
+from mlplang.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""The `mlp` command line. Heavy modules are imported inside commands so that
+`mlp --version` and `mlp check` start fast.
+
+Exit codes: 0 clean, 1 findings (errors), 2 usage errors, unreadable files
+or an internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mlplang import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class MlpGroup(click.Group):
+    """Turns any unexpected exception into a one-line message and exit code 2:
+    users never see a traceback (set MLP_DEBUG=1 to get one)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("mlp: interrupted", err=True)
+            ctx.exit(EXIT_USAGE)
+        except Exception as error:  # noqa: BLE001 - the last line of defence
+            import os
+
+            if os.environ.get("MLP_DEBUG"):
+                raise
+            click.echo(f"mlp: internal error: {type(error).__name__}: {error}", err=True)
+            click.echo("mlp: please report this with the input file (set MLP_DEBUG=1 for a traceback)", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=MlpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mlp", message="%(prog)s %(version)s")
+def main() -> None:
+    """mlp: check and compile MLP pipelines (.mlp files)."""
+
+
+def expand_paths(paths: tuple[str, ...]) -> list[Path]:
+    """Files as given; directories expand to the .mlp files below them."""
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            result.extend(sorted(p for p in path.rglob("*.mlp") if p.is_file()))
+        else:
+            result.append(path)
+    return result
+
+
+def _load_all(files: list[Path]):
+    """Load each file; unreadable ones are reported on stderr and flagged."""
+    from mlplang.api import FileReadError, load
+
+    results, unreadable = [], False
+    for file in files:
+        try:
+            results.append(load(file))
+        except FileReadError as error:
+            click.echo(f"mlp: error: cannot read {error}", err=True)
+            unreadable = True
+    return results, unreadable
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+def check(paths: tuple[str, ...], quiet: bool) -> None:
+    """Check FILES (or directories of .mlp files) for language errors."""
+    from mlplang.diagnostics.model import Severity
+    from mlplang.diagnostics.render import render
+
+    results, unreadable = _load_all(expand_paths(paths))
+    errors = warnings = 0
+    for result in results:
+        for diagnostic in result.diagnostics:
+            if diagnostic.severity is Severity.ERROR:
+                errors += 1
+            elif diagnostic.severity is Severity.WARNING:
+                warnings += 1
+            if not quiet:
+                click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)))
+                click.echo()
+    files = len(results)
+    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
+    click.echo(f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(files, 'file')}")
+    if unreadable:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if errors else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "json"]), default="mermaid",
+              show_default=True, help="Output format.")
+@click.option("--pipeline", "pipeline_name", default=None, help="Only this pipeline of the file.")
+def graph(file: str, fmt: str, pipeline_name: str | None) -> None:
+    """Print the dependency graph of the pipelines in FILE."""
+    from mlplang.diagnostics.render import render
+    from mlplang.graph_formats import FORMATS
+
+    results, unreadable = _load_all([Path(file)])
+    if unreadable:
+        sys.exit(EXIT_USAGE)
+    result = results[0]
+    if not result.ok:
+        for diagnostic in result.diagnostics:
+            if diagnostic.is_error:
+                click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)), err=True)
+        sys.exit(EXIT_FINDINGS)
+    graphs = [result.graph(p) for p in result.pipelines if pipeline_name in (None, p.name)]
+    if pipeline_name is not None and not graphs:
+        names = ", ".join(p.name for p in result.pipelines) or "none"
+        click.echo(f"mlp: error: no pipeline `{pipeline_name}` in {file} (pipelines: {names})", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(FORMATS[fmt](graphs), nl=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,546 @@
+"""Syntax tree -> typed IR for one pipeline: names resolved, types checked,
+templates instantiated. Every mistake becomes a diagnostic; what cannot be
+resolved is left out of the IR (and the pipeline is then not compiled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlplang.compiler import ir
+from mlplang.compiler.body import Body, BodyScope, lower_body
+from mlplang.compiler.commands import lower_command
+from mlplang.compiler.conditions import ConditionScope
+from mlplang.compiler.modules import LoadedModule
+from mlplang.compiler.report import Reporter
+from mlplang.compiler.suggest import did_you_mean
+from mlplang.compiler.types import flavor_accepts, kind_accepts
+from mlplang.compiler.values import (
+    as_choice, as_cron, as_scalar, as_str, as_str_list, scalar_fits, scalar_type,
+)
+from mlplang.diagnostics import codes
+from mlplang.diagnostics.model import Label
+from mlplang.dsl import ast
+
+PIPELINE_ATTRIBUTES = ("description", "owner", "schedule", "risk", "tags")
+SOURCE_ATTRIBUTES = ("uri", "version", "pii", "description")
+NODE_WORDS = {ast.SourceDecl: "source", ast.StepDecl: "step", ast.TemplateStepDecl: "step",
+              ast.GateDecl: "gate", ast.MonitorDecl: "monitor"}
+
+
+def resolve_type(ref: ast.TypeRef, r: Reporter) -> ir.ArtifactType | None:
+    if ref.name.value not in ir.ARTIFACT_KINDS:
+        hint = did_you_mean(ref.name.value, ir.ARTIFACT_KINDS)
+        r.add(codes.UNKNOWN_TYPE, f"unknown artifact type `{ref.name.value}`", ref.name.span,
+              help=hint or "artifact types: " + ", ".join(ir.ARTIFACT_KINDS))
+        return None
+    return ir.ArtifactType(kind=ref.name.value, flavor=ref.flavor.value if ref.flavor else None)
+
+
+def _check_unique(names: list[ast.Name], what: str, r: Reporter) -> set[str]:
+    seen: dict[str, ast.Name] = {}
+    for name in names:
+        if name.value in seen:
+            r.add(codes.DUPLICATE_NAME, f"{what} `{name.value}` is declared twice", name.span,
+                  label="second declaration", labels=[Label(span=seen[name.value].span, message="first declared here")])
+        else:
+            seen[name.value] = name
+    return set(seen)
+
+
+@dataclass
+class _TaskOutputs:
+    outputs: dict[str, ir.Output]
+    kind: str  # "step" | "monitor"
+
+
+class PipelineLowerer:
+    def __init__(self, decl: ast.PipelineDecl, module: LoadedModule, r: Reporter) -> None:
+        self.decl = decl
+        self.module = module
+        self.r = r
+        self.params: dict[str, ir.Param] = {}
+        self.secrets: dict[str, ir.Secret] = {}
+        self.sources: dict[str, ir.Source] = {}
+        self.nodes: dict[str, ast.Member] = {}
+        self.task_outputs: dict[str, _TaskOutputs] = {}
+
+    # ---- entry -----------------------------------------------------------------
+
+    def lower(self) -> ir.Pipeline:
+        members = self.decl.members
+        attributes = self._pipeline_attributes([m for m in members if isinstance(m, ast.Attribute)])
+        self._declare(members)
+        self._discover_outputs(members)
+        steps, gates, monitors = [], [], []
+        for member in members:
+            if isinstance(member, ast.StepDecl):
+                steps.append(self._step(member))
+            elif isinstance(member, ast.TemplateStepDecl):
+                step = self._template_step(member)
+                if step is not None:
+                    steps.append(step)
+            elif isinstance(member, ast.GateDecl):
+                gates.append(self._gate(member))
+            elif isinstance(member, ast.MonitorDecl):
+                monitors.append(self._monitor(member))
+        return ir.Pipeline(
+            name=self.decl.name.value,
+            file=self.module.source.path,
+            params=tuple(self.params.values()),
+            secrets=tuple(self.secrets.values()),
+            sources=tuple(self.sources.values()),
+            steps=tuple(steps),
+            gates=tuple(gates),
+            monitors=tuple(monitors),
+            span=self.decl.span,
+            name_span=self.decl.name.span,
+            **attributes,
+        )
+
+    # ---- pipeline-level declarations ------------------------------------------------
+
+    def _pipeline_attributes(self, items: list[ast.Attribute]) -> dict:
+        result: dict = {}
+        seen: dict[str, ast.Attribute] = {}
+        r = self.r
+        for item in items:
+            name, value = item.name.value, item.value
+            if name not in PIPELINE_ATTRIBUTES:
+                r.add(codes.UNKNOWN_ATTRIBUTE, f"unknown pipeline attribute `{name}`", item.name.span,
+                      help=did_you_mean(name, PIPELINE_ATTRIBUTES) or "attributes: " + ", ".join(PIPELINE_ATTRIBUTES))
+                continue
+            if name in seen:
+                r.add(codes.DUPLICATE_NAME, f"`{name}` is set twice", item.name.span,
+                      labels=[Label(span=seen[name].name.span, message="first set here")])
+                continue
+            seen[name] = item
+            if name in ("description", "owner"):
+                result[name] = as_str(value, r, name)
+            elif name == "schedule":
+                result[name] = as_cron(value, r, name)
+            elif name == "risk":
+                result[name] = as_choice(value, r, name, ir.RISK_LEVELS)
+            else:
+                result[name] = as_str_list(value, r, name) or ()
+        return {k: v for k, v in result.items() if v is not None}
+
+    def _declare(self, members: tuple[ast.Member, ...]) -> None:
+        r = self.r
+        params = [m for m in members if isinstance(m, ast.ParamDecl)]
+        _check_unique([p.name for p in params], "param", r)
+        for decl in params:
+            if decl.name.value in self.params:
+                continue
+            param = self._param(decl)
+            if param is not None:
+                self.params[param.name] = param
+        secrets = [m for m in members if isinstance(m, ast.SecretDecl)]
+        _check_unique([s.name for s in secrets], "secret", r)
+        for decl in secrets:
+            self.secrets.setdefault(decl.name.value, ir.Secret(name=decl.name.value, span=decl.span))
+        for member in members:
+            if type(member) not in NODE_WORDS:
+                continue
+            name = member.name
+            if name.value in self.nodes:
+                first = self.nodes[name.value]
+                r.add(codes.DUPLICATE_NAME,
+                      f"`{name.value}` is already declared as a {NODE_WORDS[type(first)]}", name.span,
+                      label="second declaration", labels=[Label(span=first.name.span, message="first declared here")],
+                      help="sources, steps, gates and monitors share one namespace")
+                continue
+            self.nodes[name.value] = member
+            if isinstance(member, ast.SourceDecl):
+                source = self._source(member)
+                if source is not None:
+                    self.sources[source.name] = source
+
+    def _param(self, decl: ast.ParamDecl) -> ir.Param | None:
+        r = self.r
+        type_name = decl.type.value
+        if type_name not in ir.PARAM_TYPES:
+            r.add(codes.UNKNOWN_TYPE, f"unknown param type `{type_name}`", decl.type.span,
+                  help=did_you_mean(type_name, ir.PARAM_TYPES) or "param types: int, float, str, bool")
+            return None
+        default = None
+        if decl.default is not None:
+            default = as_scalar(decl.default)
+            actual = scalar_type(default) if default is not None else None
+            if actual is None or not scalar_fits(type_name, actual):
+                found = actual or "a non-literal value"
+                r.add(codes.PARAM_DEFAULT_TYPE,
+                      f"default of param `{decl.name.value}` is {found}, but the param is declared `{type_name}`",
+                      decl.default.span, label=f"expected {type_name}",
+                      labels=[Label(span=decl.type.span, message="declared here")])
+                default = None
+            elif type_name == "float":
+                default = float(default)
+        return ir.Param(name=decl.name.value, type=type_name, default=default, span=decl.span)
+
+    def _source(self, decl: ast.SourceDecl) -> ir.Source | None:
+        r = self.r
+        artifact_type = resolve_type(decl.type, r)
+        values: dict[str, ast.Attribute] = {}
+        for attribute in decl.attributes:
+            name = attribute.name.value
+            if name not in SOURCE_ATTRIBUTES:
+                r.add(codes.UNKNOWN_ATTRIBUTE, f"unknown source attribute `{name}`", attribute.name.span,
+                      help=did_you_mean(name, SOURCE_ATTRIBUTES) or "attributes: " + ", ".join(SOURCE_ATTRIBUTES))
+            elif name in values:
+                r.add(codes.DUPLICATE_NAME, f"`{name}` is set twice", attribute.name.span,
+                      labels=[Label(span=values[name].name.span, message="first set here")])
+            else:
+                values[name] = attribute
+        if "uri" not in values:
+            r.add(codes.MISSING_ATTRIBUTE, f"source `{decl.name.value}` has no `uri`", decl.name.span,
+                  help='say where the data lives: `uri = "s3://bucket/path/"`')
+            return None
+        uri = as_str(values["uri"].value, r, "uri")
+        version = as_str(values["version"].value, r, "version") if "version" in values else None
+        pii = as_str_list(values["pii"].value, r, "pii") if "pii" in values else ()
+        description = as_str(values["description"].value, r, "description") if "description" in values else None
+        if artifact_type is None or uri is None:
+            return None
+        return ir.Source(name=decl.name.value, type=artifact_type, uri=uri, version=version, pii=pii or (),
+                         description=description, span=decl.span)
+
+    # ---- outputs first, so bindings may refer forward -----------------------------
+
+    def _declared_outputs(self, items: tuple[ast.BodyItem, ...]) -> dict[str, ir.Output]:
+        outputs: dict[str, ir.Output] = {}
+        decls = [i for i in items if isinstance(i, ast.OutputDecl)]
+        _check_unique([d.name for d in decls], "output", self.r)
+        for decl in decls:
+            artifact_type = resolve_type(decl.type, self.r)
+            if artifact_type is not None and decl.name.value not in outputs:
+                outputs[decl.name.value] = ir.Output(name=decl.name.value, type=artifact_type, span=decl.span)
+        return outputs
+
+    def _discover_outputs(self, members: tuple[ast.Member, ...]) -> None:
+        for name, member in self.nodes.items():
+            if isinstance(member, ast.StepDecl):
+                self.task_outputs[name] = _TaskOutputs(self._declared_outputs(member.body), "step")
+            elif isinstance(member, ast.MonitorDecl):
+                self.task_outputs[name] = _TaskOutputs(self._declared_outputs(member.body), "monitor")
+            elif isinstance(member, ast.TemplateStepDecl):
+                found = self._find_template(member.template, report=False)
+                outputs = self._declared_outputs(found[1].body) if found else {}
+                self.task_outputs[name] = _TaskOutputs(outputs, "step")
+
+    # ---- scopes --------------------------------------------------------------------
+
+    def _condition_scope(self, own: str | None = None) -> ConditionScope:
+        tasks = {n: {o: out.type for o, out in t.outputs.items()} for n, t in self.task_outputs.items()
+                 if t.kind == "step"}
+        own_outputs = {o: out.type for o, out in self.task_outputs[own].outputs.items()} if own else {}
+        return ConditionScope(params=self.params, tasks=tasks, own_name=own, own_outputs=own_outputs)
+
+    def _body_scope(self, kind: str, params=None, own: str | None = None) -> BodyScope:
+        if params is None:
+            params = {name: ir.ParamRef(name=name, span=p.span) for name, p in self.params.items()}
+        return BodyScope(kind=kind, conditions=self._condition_scope(own), params=params,
+                         secrets=self.secrets, pipeline_params=self.params)
+
+    # ---- artifact bindings -----------------------------------------------------------
+
+    def resolve_artifact(self, value: ast.Value, expected: ir.ArtifactType | None, what: str) -> ir.ArtifactRef | None:
+        r = self.r
+        if isinstance(value, ast.ErrorValue):
+            return None
+        if not isinstance(value, ast.Ref) or len(value.parts) > 2:
+            r.add(codes.INVALID_VALUE, f"{what} must be bound to a source or a step output (`step.output`)",
+                  value.span)
+            return None
+        head = value.parts[0]
+        if len(value.parts) == 1:
+            if head.value in self.sources:
+                source = self.sources[head.value]
+                ref = ir.ArtifactRef(producer=head.value, span=value.span)
+                self._check_type(expected, source.type, value, source.span, what)
+                return ref
+            if head.value in self.task_outputs:
+                outputs = sorted(self.task_outputs[head.value].outputs)
+                r.add(codes.UNKNOWN_REFERENCE, f"`{head.value}` is a step; bind one of its outputs", head.span,
+                      help=f"write `{head.value}.{outputs[0]}`" if outputs else f"`{head.value}` declares no outputs")
+                return None
+            r.add(codes.UNKNOWN_REFERENCE, f"unknown source `{head.value}`", head.span,
+                  label="not declared in this pipeline",
+                  help=did_you_mean(head.value, list(self.sources) + list(self.task_outputs)))
+            return None
+        output = value.parts[1]
+        task = self.task_outputs.get(head.value)
+        if task is None:
+            label = "a source has no outputs; bind it by name" if head.value in self.sources else ""
+            r.add(codes.UNKNOWN_REFERENCE, f"unknown step `{head.value}`", head.span, label=label,
+                  help=did_you_mean(head.value, self.task_outputs) if not label else f"write `{head.value}`")
+            return None
+        if output.value not in task.outputs:
+            r.add(codes.UNKNOWN_REFERENCE, f"step `{head.value}` has no output `{output.value}`", output.span,
+                  help=did_you_mean(output.value, task.outputs) or (
+                      "its outputs: " + ", ".join(sorted(task.outputs)) if task.outputs else None))
+            return None
+        declared = task.outputs[output.value]
+        self._check_type(expected, declared.type, value, declared.span, what)
+        return ir.ArtifactRef(producer=head.value, output=output.value, span=value.span)
+
+    def _check_type(self, expected, actual: ir.ArtifactType, value: ast.Ref, declared_span, what: str) -> None:
+        if expected is None:
+            return
+        if not kind_accepts(expected, actual):
+            self.r.add(codes.TYPE_MISMATCH, f"{what} expects {expected}, but `{value.dotted}` is {actual}",
+                       value.span, label=f"this is {actual}",
+                       labels=[Label(span=declared_span, message=f"declared {actual} here")],
+                       help=f"{expected} accepts {expected.kind} and its subtypes")
+        elif not flavor_accepts(expected, actual):
+            shown = f"`{actual.flavor}`" if actual.flavor else "no flavor"
+            self.r.add(codes.FLAVOR_MISMATCH,
+                       f"{what} expects {expected}, but `{value.dotted}` is {actual}",
+                       value.span, label=f"has {shown}",
+                       labels=[Label(span=declared_span, message=f"declared {actual} here")],
+                       help=f"declare the output as {expected}, or drop the flavor from the input")
+
+    def _inputs(self, decls: list[ast.InputDecl]) -> list[ir.Input]:
+        inputs = []
+        _check_unique([d.name for d in decls], "input", self.r)
+        seen = set()
+        for decl in decls:
+            if decl.name.value in seen:
+                continue
+            seen.add(decl.name.value)
+            artifact_type = resolve_type(decl.type, self.r)
+            if decl.binding is None:
+                self.r.add(codes.UNBOUND_INPUT, f"input `{decl.name.value}` is not bound to an artifact",
+                           decl.span, help=f"bind it: `in {decl.name.value}: {decl.type} = source_or_step.output`")
+                continue
+            ref = self.resolve_artifact(decl.binding, artifact_type, f"input `{decl.name.value}`")
+            if ref is not None and artifact_type is not None:
+                inputs.append(ir.Input(name=decl.name.value, type=artifact_type, ref=ref, span=decl.span))
+        return inputs
+
+    def _after(self, names: list[ast.Name], own: str) -> tuple[str, ...]:
+        result: list[str] = []
+        for name in names:
+            member = self.nodes.get(name.value)
+            if name.value == own:
+                self.r.add(codes.DEPENDENCY_CYCLE, f"`{own}` cannot run after itself", name.span)
+            elif not isinstance(member, ast.StepDecl | ast.TemplateStepDecl | ast.GateDecl):
+                what = f"a {NODE_WORDS[type(member)]}" if member is not None else "not declared"
+                candidates = [n for n, m in self.nodes.items() if isinstance(m, ast.StepDecl | ast.TemplateStepDecl | ast.GateDecl)]
+                self.r.add(codes.UNKNOWN_REFERENCE, f"`after {name.value}`: no step or gate named `{name.value}`",
+                           name.span, label=what, help=did_you_mean(name.value, candidates))
+            elif name.value not in result:
+                result.append(name.value)
+        return tuple(result)
+
+    # ---- steps, gates, monitors -------------------------------------------------------
+
+    def _task_fields(self, body: Body, inputs: list[ir.Input], input_names: set[str], outputs: list[ir.Output],
+                     params, decl_name: ast.Name, span, kind: str) -> dict:
+        """Fields steps and monitors share. `input_names` are the declared inputs,
+        resolved or not, so a bad binding does not also fail every `${in.X}`."""
+        command, parameters = None, ()
+        if body.command_literal is not None:
+            command, parameters = lower_command(
+                body.command_literal, input_names, {o.name for o in outputs}, params, self.r)
+        elif kind in ("step", "monitor"):
+            self.r.add(codes.MISSING_ATTRIBUTE, f"{kind} `{decl_name.value}` has no `run` command", decl_name.span,
+                       help='add the command it runs: `run = "python train.py --data ${in.data}"`')
+        return dict(
+            name=decl_name.value, image=body.image, command=command, env=tuple(body.env),
+            inputs=tuple(inputs), outputs=tuple(outputs), parameters=parameters,
+            retries=body.retries or 0, timeout=body.timeout, resources=body.resources,
+            description=body.description, span=span, name_span=decl_name.span,
+        )
+
+    def _step(self, decl: ast.StepDecl) -> ir.Step:
+        body = lower_body(decl.body, self._body_scope("step"), self.r, lambda t: resolve_type(t, self.r))
+        inputs = self._inputs(body.inputs)
+        fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
+                                   self._dedupe_outputs(body.outputs), self._body_scope("step").params,
+                                   decl.name, decl.span, "step")
+        return ir.Step(after=self._after(body.after, decl.name.value), when=body.when,
+                       cache=True if body.cache is None else body.cache, **fields)
+
+    @staticmethod
+    def _dedupe_outputs(outputs: list[ir.Output]) -> list[ir.Output]:
+        seen: dict[str, ir.Output] = {}
+        for output in outputs:
+            seen.setdefault(output.name, output)
+        return list(seen.values())
+
+    def _gate(self, decl: ast.GateDecl) -> ir.Gate:
+        body = lower_body(decl.body, self._body_scope("gate"), self.r, lambda t: resolve_type(t, self.r))
+        if not body.requires and body.approval is None and not any(isinstance(i, ast.RequireDecl) for i in decl.body):
+            self.r.add(codes.MISSING_ATTRIBUTE, f"gate `{decl.name.value}` checks nothing", decl.name.span,
+                       help="add `require step.metrics.key >= threshold` or an `approval { ... }` block")
+        return ir.Gate(name=decl.name.value, requires=tuple(body.requires), approval=body.approval,
+                       after=self._after(body.after, decl.name.value), description=body.description,
+                       span=decl.span, name_span=decl.name.span)
+
+    def _monitor(self, decl: ast.MonitorDecl) -> ir.Monitor:
+        scope = self._body_scope("monitor", own=decl.name.value)
+        body = lower_body(decl.body, scope, self.r, lambda t: resolve_type(t, self.r))
+        inputs = self._inputs(body.inputs)
+        fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
+                                   self._dedupe_outputs(body.outputs), scope.params, decl.name, decl.span, "monitor")
+        watch = None
+        if body.watch is not None:
+            watch = self.resolve_artifact(body.watch, None, "`watch`")
+        else:
+            self.r.add(codes.MISSING_ATTRIBUTE, f"monitor `{decl.name.value}` watches nothing", decl.name.span,
+                       help="add `watch = deploy.endpoint` naming the deployed artifact it checks")
+        return ir.Monitor(watch=watch, schedule=body.schedule, requires=tuple(body.requires),
+                          on_breach=body.on_breach, **fields)
+
+    # ---- templates ------------------------------------------------------------------------
+
+    def _find_template(self, ref: ast.Ref, report: bool = True) -> tuple[LoadedModule, ast.TemplateDecl] | None:
+        parts = ref.parts
+        if len(parts) == 1:
+            module, name = self.module, parts[0]
+        elif len(parts) == 2:
+            alias = parts[0]
+            module = self.module.imports.get(alias.value)
+            if module is None:
+                if report and alias.value not in self._broken_imports():
+                    self.r.add(codes.UNKNOWN_REFERENCE, f"unknown module `{alias.value}`", alias.span,
+                               help=did_you_mean(alias.value, self.module.imports) or
+                               f'import it first: `import "std/{alias.value}" as {alias.value}`')
+                return None
+            name = parts[1]
+        else:
+            if report:
+                self.r.add(codes.UNKNOWN_REFERENCE, f"`{ref.dotted}` is not a template", ref.span,
+                           help="call a template as `template(...)` or `module.template(...)`")
+            return None
+        if not module.ok:
+            return None  # its syntax errors are reported in its own file
+        template = module.templates.get(name.value)
+        if template is None:
+            if report:
+                where = "this file" if module is self.module else f"`{module.source.path}`"
+                self.r.add(codes.UNKNOWN_REFERENCE, f"no template `{name.value}` in {where}", name.span,
+                           help=did_you_mean(name.value, module.templates) or (
+                               "templates there: " + ", ".join(sorted(module.templates)) if module.templates else None))
+            return None
+        return module, template
+
+    def _broken_imports(self) -> set[str]:
+        return {d.alias.value if d.alias else "" for d in self.module.syntax.imports}
+
+    def _template_step(self, decl: ast.TemplateStepDecl) -> ir.Step | None:
+        found = self._find_template(decl.template)
+        extra = lower_body(decl.body, self._body_scope("instance"), self.r, lambda t: resolve_type(t, self.r))
+        if found is None:
+            return None
+        module, template = found
+        params = {p.name.value: p for p in template.params}
+        given: dict[str, ast.Argument] = {}
+        for argument in decl.arguments:
+            name = argument.name.value
+            if name not in params:
+                self.r.add(codes.UNKNOWN_ARGUMENT, f"template `{template.name.value}` has no parameter `{name}`",
+                           argument.name.span, labels=[Label(span=template.name.span, message="template defined here")],
+                           help=did_you_mean(name, params) or (
+                               "its parameters: " + ", ".join(params) if params else "it takes no arguments"))
+            elif name in given:
+                self.r.add(codes.DUPLICATE_NAME, f"argument `{name}` is given twice", argument.name.span,
+                           labels=[Label(span=given[name].name.span, message="first given here")])
+            else:
+                given[name] = argument
+        inputs: list[ir.Input] = []
+        bindings: dict[str, ir.LiteralValue | ir.ParamRef] = {}
+        for name, param in params.items():
+            argument = given.get(name)
+            is_artifact = param.type.name.value not in ir.PARAM_TYPES
+            if argument is None:
+                if param.default is None:
+                    self.r.add(codes.MISSING_ARGUMENT,
+                               f"template `{template.name.value}` needs argument `{name}`", decl.template.span,
+                               labels=[Label(span=param.span, message="parameter declared here")],
+                               help=f"pass it: `{name} = ...`")
+                elif not is_artifact:
+                    scalar = as_scalar(param.default)
+                    if scalar is not None:
+                        bindings[name] = ir.LiteralValue(value=scalar, span=param.default.span)
+                continue
+            if is_artifact:
+                artifact_type = resolve_type(param.type, self.r)
+                ref = self.resolve_artifact(argument.value, artifact_type, f"argument `{name}`")
+                if ref is not None and artifact_type is not None:
+                    inputs.append(ir.Input(name=name, type=artifact_type, ref=ref, span=argument.span))
+            else:
+                bound = self._scalar_argument(argument, param.type.name.value)
+                if bound is not None:
+                    bindings[name] = bound
+        body = lower_template_body(template, bindings, self.r, self._body_scope("template", params=bindings))
+        artifact_params = {p for p, d in params.items() if d.type.name.value not in ir.PARAM_TYPES}
+        fields = self._task_fields(body, inputs, artifact_params, self._dedupe_outputs(body.outputs), bindings,
+                                   decl.name, decl.span, "step")
+        for attribute in ("retries", "timeout", "description"):
+            override = getattr(extra, attribute)
+            if override is not None:
+                fields[attribute] = override
+        if extra.resources is not None:
+            fields["resources"] = extra.resources
+        if extra.env:
+            names = {e.name for e in extra.env}
+            fields["env"] = tuple(e for e in fields["env"] if e.name not in names) + tuple(extra.env)
+        cache = extra.cache if extra.cache is not None else (True if body.cache is None else body.cache)
+        origin = ir.TemplateOrigin(module=module.source.path, template=template.name.value, span=template.span)
+        return ir.Step(after=self._after(extra.after, decl.name.value), when=extra.when, cache=cache,
+                       template=origin, **fields)
+
+    def _scalar_argument(self, argument: ast.Argument, declared: str):
+        value = argument.value
+        if isinstance(value, ast.Ref) and len(value.parts) == 2 and value.parts[0].value == "param":
+            param = self.params.get(value.parts[1].value)
+            if param is None:
+                self.r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{value.parts[1].value}`", value.parts[1].span,
+                           help=did_you_mean(value.parts[1].value, self.params))
+                return None
+            if not scalar_fits(declared, param.type):
+                self.r.add(codes.INVALID_VALUE, f"argument `{argument.name.value}` is {declared}, "
+                           f"but param `{param.name}` is {param.type}", value.span)
+                return None
+            return ir.ParamRef(name=param.name, span=value.span)
+        scalar = as_scalar(value)
+        if scalar is None or not scalar_fits(declared, scalar_type(scalar)):
+            if not isinstance(value, ast.ErrorValue):
+                self.r.add(codes.INVALID_VALUE, f"argument `{argument.name.value}` must be {declared}",
+                           value.span, label=f"expected {declared}")
+            return None
+        return ir.LiteralValue(value=float(scalar) if declared == "float" else scalar, span=value.span)
+
+
+def lower_template_body(template: ast.TemplateDecl, bindings, r: Reporter, scope: BodyScope) -> Body:
+    return lower_body(template.body, scope, r, lambda t: resolve_type(t, r))
+
+
+def check_template_definition(template: ast.TemplateDecl, r: Reporter) -> None:
+    """Check a template on its own, so mistakes in unused templates are found too."""
+    _check_unique([p.name for p in template.params], "parameter", r)
+    bindings: dict[str, ir.LiteralValue | ir.ParamRef] = {}
+    artifact_params: set[str] = set()
+    for param in template.params:
+        type_name = param.type.name.value
+        if type_name in ir.PARAM_TYPES:
+            scalar = as_scalar(param.default) if param.default is not None else None
+            if param.default is not None and (scalar is None or not scalar_fits(type_name, scalar_type(scalar))):
+                r.add(codes.PARAM_DEFAULT_TYPE, f"default of parameter `{param.name.value}` is not {type_name}",
+                      param.default.span, labels=[Label(span=param.type.span, message="declared here")])
+            bindings[param.name.value] = ir.LiteralValue(value=scalar if scalar is not None else "", span=param.span)
+        else:
+            if resolve_type(param.type, r) is not None:
+                artifact_params.add(param.name.value)
+            if param.default is not None:
+                r.add(codes.INVALID_VALUE, f"artifact parameter `{param.name.value}` cannot have a default",
+                      param.default.span)
+    scope = BodyScope(kind="template", conditions=ConditionScope(params={}, tasks={}), params=bindings,
+                      secrets=None, pipeline_params={})
+    body = lower_template_body(template, bindings, r, scope)
+    if body.command_literal is None:
+        r.add(codes.MISSING_ATTRIBUTE, f"template `{template.name.value}` has no `run` command",
+              template.name.span)
+    else:
+        lower_command(body.command_literal, artifact_params, {o.name for o in body.outputs}, bindings, r)

@@ -1,0 +1,35 @@
+"""Artifact subtyping: `Features` is a `Dataset`; `Artifact` accepts every artifact."""
+
+from __future__ import annotations
+
+from mlplang.compiler.ir import ArtifactType
+
+# kind -> its parent kind (Artifact is the top)
+PARENT = {
+    "Dataset": "Artifact",
+    "Features": "Dataset",
+    "Model": "Artifact",
+    "Metrics": "Artifact",
+    "Prompt": "Artifact",
+    "Index": "Artifact",
+    "Endpoint": "Artifact",
+}
+
+
+def is_subkind(kind: str, expected: str) -> bool:
+    while True:
+        if kind == expected:
+            return True
+        if kind not in PARENT:
+            return False
+        kind = PARENT[kind]
+
+
+def kind_accepts(expected: ArtifactType, actual: ArtifactType) -> bool:
+    """Whether an input declared `expected` accepts `actual` (kinds only)."""
+    return is_subkind(actual.kind, expected.kind)
+
+
+def flavor_accepts(expected: ArtifactType, actual: ArtifactType) -> bool:
+    """An unflavored input accepts any flavor; a flavored one needs the same."""
+    return expected.flavor is None or expected.flavor == actual.flavor
