@@ -3,8 +3,8 @@
 Only `${in.X}`, `${out.X}`, `${param.X}` (and `${secret.X}`, which a check
 rejects) are interpolations. All other `$` text - `$HOME`, `${HOME}`,
 `$(cmd)`, `${{ github.x }}` - is plain text that must reach the command
-unchanged, so this module never touches it. `$${in.x}` writes a literal
-`${in.x}`.
+unchanged, so this module never touches it. `$${word.name}` writes a literal
+`${word.name}` (so a warned `${inp.x}` can be kept on purpose).
 """
 
 from __future__ import annotations
@@ -94,10 +94,7 @@ class _Builder:
         escaped, namespace, name = match.group(dollar_group, dollar_group + 1, dollar_group + 2)
         literal = match.group(0)
         if escaped:
-            if namespace in NAMESPACES:
-                self.add_text(literal[1:], start, end)  # `$${in.x}` -> `${in.x}`
-            else:
-                self.add_text(literal, start, end)
+            self.add_text(literal[1:], start, end)  # `$${in.x}` -> `${in.x}`
             return
         if namespace in NAMESPACES:
             self.flush()
