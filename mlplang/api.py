@@ -19,6 +19,7 @@ from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Label, has_errors
 from mlplang.dsl import ast
 from mlplang.dsl.parser import parse_source
+from mlplang.perf import paused_gc
 from mlplang.source import SourceFile
 
 __all__ = ["FileReadError", "LoadResult", "check", "load", "load_text", "parse"]
@@ -64,6 +65,11 @@ def _cycle_diagnostic(pipeline: ir.Pipeline, path: list[str], r: Reporter) -> No
 
 
 def _load(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic]) -> LoadResult:
+    with paused_gc():
+        return _load_unpaused(source, real_path, read_diagnostics)
+
+
+def _load_unpaused(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic]) -> LoadResult:
     reporter = Reporter()
     loader = ModuleLoader(reporter)
     root = loader.load(source, real_path, read_diagnostics)
