@@ -52,6 +52,9 @@ ITEM_HELP = {
     ("instance", ast.OutputDecl): "a templated step's outputs come from its template",
     ("template", ast.AfterDecl): "add `after` where the template is used: `step s = m.t(...) { after x }`",
     ("template", ast.WhenDecl): "add `when` where the template is used: `step s = m.t(...) { when ... }`",
+    ("step", ast.RequireDecl): "check metrics in a gate, `gate g { require ... }`, and add `after g` to the "
+    "steps that must wait for it",
+    ("gate", ast.InputDecl): "a gate reads metrics directly in `require`, e.g. `require evaluate.report.auc >= 0.9`",
 }
 RESOURCE_ATTRIBUTES = {"cpu", "memory", "gpu", "gpu_type"}
 APPROVAL_ATTRIBUTES = {"reviewers", "timeout", "description"}
@@ -73,6 +76,8 @@ class BodyScope:
     secrets: dict[str, ir.Secret] | None
     """None while checking a template definition: its secrets come from the pipeline using it."""
     pipeline_params: dict[str, ir.Param]
+    unresolved_params: set[str] = field(default_factory=set)
+    """Params declared but not resolved (already reported): uses stay silent."""
 
 
 @dataclass
@@ -219,8 +224,9 @@ def _env_value(value: ast.Value, scope: BodyScope, r: Reporter):
                 return None
             return ir.SecretRef(name=name.value, span=value.span)
         if name.value not in scope.params:
-            r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
-                  help=did_you_mean(name.value, scope.params))
+            if name.value not in scope.unresolved_params:
+                r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
+                      help=did_you_mean(name.value, scope.params))
             return None
         bound = scope.params[name.value]
         return bound.model_copy(update={"span": value.span}) if isinstance(bound, ir.ParamRef) else bound

@@ -23,7 +23,10 @@ def lower_command(
     outputs: set[str],
     params: dict[str, ir.LiteralValue | ir.ParamRef],
     r: Reporter,
+    unresolved_params: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[ir.Command, tuple[ir.StepParameter, ...]]:
+    """`unresolved_params` are declared but failed to resolve (reported already):
+    their interpolations are dropped silently."""
     segments: list = []
     used_params: dict[str, ir.StepParameter] = {}
     for part in literal.parts:
@@ -45,6 +48,8 @@ def lower_command(
             )
             continue
         pool = {"in": inputs, "out": outputs, "param": params}[namespace]
+        if namespace == "param" and name in unresolved_params and name not in params:
+            continue
         if name not in pool:
             word = NAMESPACE_WORD[namespace]
             suggestion = did_you_mean(name, pool)
@@ -53,7 +58,8 @@ def lower_command(
                 f"`${{{namespace}.{name}}}`: no {word} named `{name}`",
                 part.name_span,
                 label=f"unknown {word}",
-                help=suggestion or (f"{word}s here: " + ", ".join(sorted(pool)) if pool else f"this step has no {word}s"),
+                help=suggestion or (f"declared {word}s: " + ", ".join(f"`{n}`" for n in sorted(pool))
+                                    if pool else f"this step has no {word}s"),
             )
             continue
         if namespace == "in":

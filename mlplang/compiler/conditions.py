@@ -17,11 +17,15 @@ ORDERING = ("<", "<=", ">", ">=")
 @dataclass
 class ConditionScope:
     params: dict[str, ir.Param]
-    tasks: dict[str, dict[str, ir.ArtifactType]]
-    """Step (or monitor) name -> its outputs and their types."""
+    tasks: dict[str, dict[str, ir.ArtifactType | None]]
+    """Step (or monitor) name -> its outputs and their types (None: unknown type, already reported)."""
     own_name: str | None = None
-    own_outputs: dict[str, ir.ArtifactType] = field(default_factory=dict)
+    own_outputs: dict[str, ir.ArtifactType | None] = field(default_factory=dict)
     """A monitor's own outputs, readable as `report.key`."""
+    opaque_tasks: set[str] = field(default_factory=set)
+    """Steps whose outputs are unknown (their template was not found; already reported)."""
+    unresolved_params: set[str] = field(default_factory=set)
+    """Params declared with an unknown type (already reported)."""
     other_names: Callable[[], list[str]] = lambda: []
 
 
@@ -70,8 +74,9 @@ def lower_operand(value: ast.Value, scope: ConditionScope, r: Reporter):
     if head == "param" and len(parts) == 2:
         name = parts[1]
         if name.value not in scope.params:
-            r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
-                  help=did_you_mean(name.value, scope.params))
+            if name.value not in scope.unresolved_params:
+                r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
+                      help=did_you_mean(name.value, scope.params))
             return None
         return ir.ParamRef(name=name.value, span=value.span)
     if scope.own_name is not None and head in scope.own_outputs and len(parts) == 2:
@@ -83,6 +88,8 @@ def lower_operand(value: ast.Value, scope: ConditionScope, r: Reporter):
                   help=did_you_mean(task.value, scope.tasks))
             return None
         outputs = scope.tasks[task.value]
+        if task.value in scope.opaque_tasks:
+            return None
         if output.value not in outputs:
             _unknown_output(task.value, output, outputs, r)
             return None
@@ -105,6 +112,15 @@ def _numeric(operand, scope: ConditionScope) -> bool:
     return isinstance(operand.value, int | float) and not isinstance(operand.value, bool)
 
 
+def _kind_of(operand, scope: ConditionScope) -> str:
+    """What a non-numeric operand is, for the caret label."""
+    if isinstance(operand, ir.ParamRef):
+        return f"param `{operand.name}` is {scope.params[operand.name].type}"
+    if isinstance(operand.value, bool):
+        return "this is a boolean"
+    return "this is a string"
+
+
 def _boolean(operand, scope: ConditionScope) -> bool:
     if isinstance(operand, ir.ParamRef):
         return scope.params[operand.name].type == "bool"
@@ -121,7 +137,7 @@ def lower_condition(expr: ast.Expr, scope: ConditionScope, r: Reporter) -> ir.Co
             for side, operand in (("left", left), ("right", right)):
                 if not _numeric(operand, scope):
                     r.add(codes.INVALID_CONDITION, f"`{expr.op}` compares numbers; the {side} side is not a number",
-                          operand.span)
+                          operand.span, label=_kind_of(operand, scope))
                     return None
         return ir.Comparison(left=left, op=expr.op, right=right, span=expr.span)
     if isinstance(expr, ast.BoolOp):

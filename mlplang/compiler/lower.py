@@ -4,7 +4,7 @@ resolved is left out of the IR (and the pipeline is then not compiled)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlplang.compiler import ir
 from mlplang.compiler.body import Body, BodyScope, lower_body
@@ -13,9 +13,9 @@ from mlplang.compiler.conditions import ConditionScope
 from mlplang.compiler.modules import LoadedModule
 from mlplang.compiler.report import Reporter
 from mlplang.compiler.suggest import did_you_mean
-from mlplang.compiler.types import flavor_accepts, kind_accepts
+from mlplang.compiler.types import flavor_accepts, kind_accepts, subkinds
 from mlplang.compiler.values import (
-    as_choice, as_cron, as_scalar, as_str, as_str_list, scalar_fits, scalar_type,
+    as_choice, as_cron, as_scalar, as_str, as_str_list, describe, scalar_fits, scalar_type,
 )
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Label
@@ -51,6 +51,14 @@ def _check_unique(names: list[ast.Name], what: str, r: Reporter) -> set[str]:
 class _TaskOutputs:
     outputs: dict[str, ir.Output]
     kind: str  # "step" | "monitor"
+    unresolved: set[str] = field(default_factory=set)
+    """Outputs declared with an unknown type: already reported, so uses stay silent."""
+    complete: bool = True
+    """False for a step whose template was not found: its outputs are unknown."""
+
+    def known(self, name: str) -> bool:
+        """Whether `name` is an output, or might be one and was already reported."""
+        return name in self.outputs or name in self.unresolved or not self.complete
 
 
 class PipelineLowerer:
@@ -63,6 +71,10 @@ class PipelineLowerer:
         self.sources: dict[str, ir.Source] = {}
         self.nodes: dict[str, ast.Member] = {}
         self.task_outputs: dict[str, _TaskOutputs] = {}
+        self._step_output_types: dict[str, dict[str, ir.ArtifactType | None]] | None = None
+        self._opaque_tasks: set[str] = set()
+        self.unresolved_params: set[str] = set()
+        """Params declared with an unknown type: reported once, their uses stay silent."""
 
     # ---- entry -----------------------------------------------------------------
 
@@ -134,6 +146,8 @@ class PipelineLowerer:
             param = self._param(decl)
             if param is not None:
                 self.params[param.name] = param
+            else:
+                self.unresolved_params.add(decl.name.value)
         secrets = [m for m in members if isinstance(m, ast.SecretDecl)]
         _check_unique([s.name for s in secrets], "secret", r)
         for decl in secrets:
@@ -206,40 +220,56 @@ class PipelineLowerer:
 
     # ---- outputs first, so bindings may refer forward -----------------------------
 
-    def _declared_outputs(self, items: tuple[ast.BodyItem, ...]) -> dict[str, ir.Output]:
-        outputs: dict[str, ir.Output] = {}
+    def _declared_outputs(self, items: tuple[ast.BodyItem, ...], kind: str) -> _TaskOutputs:
+        result = _TaskOutputs({}, kind)
         decls = [i for i in items if isinstance(i, ast.OutputDecl)]
         _check_unique([d.name for d in decls], "output", self.r)
         for decl in decls:
             artifact_type = resolve_type(decl.type, self.r)
-            if artifact_type is not None and decl.name.value not in outputs:
-                outputs[decl.name.value] = ir.Output(name=decl.name.value, type=artifact_type, span=decl.span)
-        return outputs
+            if decl.name.value in result.outputs:
+                continue
+            if artifact_type is None:
+                result.unresolved.add(decl.name.value)
+            else:
+                result.outputs[decl.name.value] = ir.Output(name=decl.name.value, type=artifact_type, span=decl.span)
+        return result
 
     def _discover_outputs(self, members: tuple[ast.Member, ...]) -> None:
         for name, member in self.nodes.items():
             if isinstance(member, ast.StepDecl):
-                self.task_outputs[name] = _TaskOutputs(self._declared_outputs(member.body), "step")
+                self.task_outputs[name] = self._declared_outputs(member.body, "step")
             elif isinstance(member, ast.MonitorDecl):
-                self.task_outputs[name] = _TaskOutputs(self._declared_outputs(member.body), "monitor")
+                self.task_outputs[name] = self._declared_outputs(member.body, "monitor")
             elif isinstance(member, ast.TemplateStepDecl):
                 found = self._find_template(member.template, report=False)
-                outputs = self._declared_outputs(found[1].body) if found else {}
-                self.task_outputs[name] = _TaskOutputs(outputs, "step")
+                if found:
+                    self.task_outputs[name] = self._declared_outputs(found[1].body, "step")
+                else:
+                    self.task_outputs[name] = _TaskOutputs({}, "step", complete=False)
 
     # ---- scopes --------------------------------------------------------------------
 
     def _condition_scope(self, own: str | None = None) -> ConditionScope:
-        tasks = {n: {o: out.type for o, out in t.outputs.items()} for n, t in self.task_outputs.items()
-                 if t.kind == "step"}
-        own_outputs = {o: out.type for o, out in self.task_outputs[own].outputs.items()} if own else {}
-        return ConditionScope(params=self.params, tasks=tasks, own_name=own, own_outputs=own_outputs)
+        def types(t: _TaskOutputs) -> dict[str, ir.ArtifactType | None]:
+            # An output of unknown type maps to None: its uses are not reported again.
+            return {o: out.type for o, out in t.outputs.items()} | dict.fromkeys(t.unresolved)
 
-    def _body_scope(self, kind: str, params=None, own: str | None = None) -> BodyScope:
+        if self._step_output_types is None:  # computed once: outputs are fixed after discovery
+            self._step_output_types = {n: types(t) for n, t in self.task_outputs.items() if t.kind == "step"}
+            self._opaque_tasks = {n for n, t in self.task_outputs.items() if not t.complete}
+        tasks, opaque = self._step_output_types, self._opaque_tasks
+        own_outputs = types(self.task_outputs[own]) if own else {}
+        return ConditionScope(params=self.params, tasks=tasks, own_name=own, own_outputs=own_outputs,
+                              opaque_tasks=opaque, unresolved_params=set(self.unresolved_params))
+
+    def _body_scope(self, kind: str, params=None, own: str | None = None, unresolved_params=None) -> BodyScope:
         if params is None:
             params = {name: ir.ParamRef(name=name, span=p.span) for name, p in self.params.items()}
+        if unresolved_params is None:
+            unresolved_params = self.unresolved_params
         return BodyScope(kind=kind, conditions=self._condition_scope(own), params=params,
-                         secrets=self.secrets, pipeline_params=self.params)
+                         secrets=self.secrets, pipeline_params=self.params,
+                         unresolved_params=set(unresolved_params))
 
     # ---- artifact bindings -----------------------------------------------------------
 
@@ -258,6 +288,8 @@ class PipelineLowerer:
                 ref = ir.ArtifactRef(producer=head.value, span=value.span)
                 self._check_type(expected, source.type, value, source.span, what)
                 return ref
+            if isinstance(self.nodes.get(head.value), ast.SourceDecl):
+                return None  # a source that failed to lower is already reported
             if head.value in self.task_outputs:
                 outputs = sorted(self.task_outputs[head.value].outputs)
                 r.add(codes.UNKNOWN_REFERENCE, f"`{head.value}` is a step; bind one of its outputs", head.span,
@@ -275,6 +307,8 @@ class PipelineLowerer:
                   help=did_you_mean(head.value, self.task_outputs) if not label else f"write `{head.value}`")
             return None
         if output.value not in task.outputs:
+            if task.known(output.value):
+                return None  # its type or its template is unknown, and already reported
             r.add(codes.UNKNOWN_REFERENCE, f"step `{head.value}` has no output `{output.value}`", output.span,
                   help=did_you_mean(output.value, task.outputs) or (
                       "its outputs: " + ", ".join(sorted(task.outputs)) if task.outputs else None))
@@ -290,12 +324,13 @@ class PipelineLowerer:
             self.r.add(codes.TYPE_MISMATCH, f"{what} expects {expected}, but `{value.dotted}` is {actual}",
                        value.span, label=f"this is {actual}",
                        labels=[Label(span=declared_span, message=f"declared {actual} here")],
-                       help=f"{expected} accepts {expected.kind} and its subtypes")
+                       help=f"an input declared {expected.kind} accepts "
+                       + (" or ".join(accepted) if len(accepted := subkinds(expected.kind)) > 1 else f"only {expected.kind}"))
         elif not flavor_accepts(expected, actual):
-            shown = f"`{actual.flavor}`" if actual.flavor else "no flavor"
+            shown = f"flavor `{actual.flavor}`" if actual.flavor else "no flavor"
             self.r.add(codes.FLAVOR_MISMATCH,
                        f"{what} expects {expected}, but `{value.dotted}` is {actual}",
-                       value.span, label=f"has {shown}",
+                       value.span, label=f"this has {shown}",
                        labels=[Label(span=declared_span, message=f"declared {actual} here")],
                        help=f"declare the output as {expected}, or drop the flavor from the input")
 
@@ -322,7 +357,8 @@ class PipelineLowerer:
         for name in names:
             member = self.nodes.get(name.value)
             if name.value == own:
-                self.r.add(codes.DEPENDENCY_CYCLE, f"`{own}` cannot run after itself", name.span)
+                self.r.add(codes.DEPENDENCY_CYCLE, f"`{own}` cannot run after itself", name.span,
+                           label=f"this is `{own}` itself", help=f"remove `after {own}`")
             elif not isinstance(member, ast.StepDecl | ast.TemplateStepDecl | ast.GateDecl):
                 what = f"a {NODE_WORDS[type(member)]}" if member is not None else "not declared"
                 candidates = [n for n, m in self.nodes.items() if isinstance(m, ast.StepDecl | ast.TemplateStepDecl | ast.GateDecl)]
@@ -335,13 +371,17 @@ class PipelineLowerer:
     # ---- steps, gates, monitors -------------------------------------------------------
 
     def _task_fields(self, body: Body, inputs: list[ir.Input], input_names: set[str], outputs: list[ir.Output],
-                     params, decl_name: ast.Name, span, kind: str) -> dict:
-        """Fields steps and monitors share. `input_names` are the declared inputs,
-        resolved or not, so a bad binding does not also fail every `${in.X}`."""
+                     params, decl_name: ast.Name, span, kind: str, items: tuple[ast.BodyItem, ...],
+                     unresolved_params: set[str]) -> dict:
+        """Fields steps and monitors share. `input_names` and the outputs declared
+        in `items` count resolved or not, and `unresolved_params` are params that
+        failed to resolve, so a mistake already reported does not also fail every
+        `${in.X}`, `${out.X}` or `${param.X}` that uses it."""
         command, parameters = None, ()
         if body.command_literal is not None:
+            output_names = {i.name.value for i in items if isinstance(i, ast.OutputDecl)}
             command, parameters = lower_command(
-                body.command_literal, input_names, {o.name for o in outputs}, params, self.r)
+                body.command_literal, input_names, output_names, params, self.r, unresolved_params)
         elif kind in ("step", "monitor"):
             self.r.add(codes.MISSING_ATTRIBUTE, f"{kind} `{decl_name.value}` has no `run` command", decl_name.span,
                        help='add the command it runs: `run = "python train.py --data ${in.data}"`')
@@ -357,7 +397,7 @@ class PipelineLowerer:
         inputs = self._inputs(body.inputs)
         fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
                                    self._dedupe_outputs(body.outputs), self._body_scope("step").params,
-                                   decl.name, decl.span, "step")
+                                   decl.name, decl.span, "step", decl.body, self.unresolved_params)
         return ir.Step(after=self._after(body.after, decl.name.value), when=body.when,
                        cache=True if body.cache is None else body.cache, **fields)
 
@@ -382,7 +422,8 @@ class PipelineLowerer:
         body = lower_body(decl.body, scope, self.r, lambda t: resolve_type(t, self.r))
         inputs = self._inputs(body.inputs)
         fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
-                                   self._dedupe_outputs(body.outputs), scope.params, decl.name, decl.span, "monitor")
+                                   self._dedupe_outputs(body.outputs), scope.params, decl.name, decl.span, "monitor",
+                                   decl.body, self.unresolved_params)
         watch = None
         if body.watch is not None:
             watch = self.resolve_artifact(body.watch, None, "`watch`")
@@ -473,10 +514,14 @@ class PipelineLowerer:
                 bound = self._scalar_argument(argument, param.type.name.value)
                 if bound is not None:
                     bindings[name] = bound
-        body = lower_template_body(template, bindings, self.r, self._body_scope("template", params=bindings))
+        # Scalar parameters left unbound (missing or invalid argument) are reported
+        # above; the template's uses of them must not be reported again.
+        unbound = {p for p, d in params.items() if d.type.name.value in ir.PARAM_TYPES and p not in bindings}
+        body = lower_template_body(template, bindings, self.r,
+                                   self._body_scope("template", params=bindings, unresolved_params=unbound))
         artifact_params = {p for p, d in params.items() if d.type.name.value not in ir.PARAM_TYPES}
         fields = self._task_fields(body, inputs, artifact_params, self._dedupe_outputs(body.outputs), bindings,
-                                   decl.name, decl.span, "step")
+                                   decl.name, decl.span, "step", template.body, unbound)
         for attribute in ("retries", "timeout", "description"):
             override = getattr(extra, attribute)
             if override is not None:
@@ -507,7 +552,8 @@ class PipelineLowerer:
         scalar = as_scalar(value)
         if scalar is None or not scalar_fits(declared, scalar_type(scalar)):
             if not isinstance(value, ast.ErrorValue):
-                self.r.add(codes.INVALID_VALUE, f"argument `{argument.name.value}` must be {declared}",
+                self.r.add(codes.INVALID_VALUE,
+                           f"argument `{argument.name.value}` must be {declared}, found {describe(value)}",
                            value.span, label=f"expected {declared}")
             return None
         return ir.LiteralValue(value=float(scalar) if declared == "float" else scalar, span=value.span)
@@ -531,8 +577,8 @@ def check_template_definition(template: ast.TemplateDecl, r: Reporter) -> None:
                       param.default.span, labels=[Label(span=param.type.span, message="declared here")])
             bindings[param.name.value] = ir.LiteralValue(value=scalar if scalar is not None else "", span=param.span)
         else:
-            if resolve_type(param.type, r) is not None:
-                artifact_params.add(param.name.value)
+            resolve_type(param.type, r)
+            artifact_params.add(param.name.value)  # even if its type is unknown: reported once, above
             if param.default is not None:
                 r.add(codes.INVALID_VALUE, f"artifact parameter `{param.name.value}` cannot have a default",
                       param.default.span)
@@ -543,4 +589,5 @@ def check_template_definition(template: ast.TemplateDecl, r: Reporter) -> None:
         r.add(codes.MISSING_ATTRIBUTE, f"template `{template.name.value}` has no `run` command",
               template.name.span)
     else:
-        lower_command(body.command_literal, artifact_params, {o.name for o in body.outputs}, bindings, r)
+        outputs = {i.name.value for i in template.body if isinstance(i, ast.OutputDecl)}
+        lower_command(body.command_literal, artifact_params, outputs, bindings, r)

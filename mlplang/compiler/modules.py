@@ -27,12 +27,14 @@ class FileReadError(Exception):
 
 
 def decode(data: bytes, path: str) -> tuple[SourceFile, list[Diagnostic]]:
-    """Bytes -> source text; invalid UTF-8 becomes a diagnostic at the first bad byte."""
+    """Bytes -> source text. Invalid UTF-8 and NUL bytes become one diagnostic at
+    the first bad byte; in the text they are replaced by U+FFFD so that the parser
+    does not report them again (see `ModuleLoader._load`)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         good = data[: error.start].decode("utf-8")
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
         source = SourceFile.from_text(text, path)
         offset = len(good)
         return source, [
@@ -47,7 +49,21 @@ def decode(data: bytes, path: str) -> tuple[SourceFile, list[Diagnostic]]:
         ]
     if text.startswith("\ufeff"):
         text = text[1:]
-    return SourceFile.from_text(text, path), []
+    nul = text.find("\x00")
+    if nul == -1:
+        return SourceFile.from_text(text, path), []
+    byte_offset = data.index(b"\x00")
+    source = SourceFile.from_text(text.replace("\x00", "\ufffd"), path)
+    return source, [
+        Diagnostic(
+            code=codes.INVALID_ENCODING.code,
+            severity=Severity.ERROR,
+            message=f"the file contains a NUL byte (at offset {byte_offset})",
+            span=source.span(nul, nul + 1),
+            label="NUL byte",
+            help="`.mlp` files are text; remove the NUL byte (is this a binary file?)",
+        )
+    ]
 
 
 def read_source(path: str | Path) -> tuple[SourceFile, list[Diagnostic]]:
@@ -92,6 +108,12 @@ class ModuleLoader:
         key = str(real_path) if real_path else source.path
         self.sources[source.path] = source
         syntax, syntax_diagnostics = parse_source(source)
+        if any(d.code == codes.INVALID_ENCODING.code for d in diagnostics):
+            # Bad bytes were decoded as U+FFFD and are already reported.
+            syntax_diagnostics = [
+                d for d in syntax_diagnostics
+                if not (d.code == codes.INVALID_CHARACTER.code and source.text[d.span.start:d.span.end] == "\ufffd")
+            ]
         diagnostics = diagnostics + syntax_diagnostics
         self.reporter.extend(diagnostics)
         module = LoadedModule(source, syntax, real_path, ok=not any(d.is_error for d in diagnostics))
@@ -155,8 +177,9 @@ class ModuleLoader:
             real = (base / target).resolve()
             shown = display_path(os.path.normpath(os.path.join(os.path.dirname(module.source.path), target)))
             if not real.is_file():
+                # `shown` is relative like the importing file's path: output stays machine independent.
                 self.reporter.add(codes.IMPORT_NOT_FOUND, f"module `{target}` not found", decl.path.span,
-                                  help=f"looked for {display_path(real)}")
+                                  help=f"looked for {shown}")
                 return None
             return real, shown
         self.reporter.add(

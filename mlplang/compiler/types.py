@@ -25,6 +25,11 @@ def is_subkind(kind: str, expected: str) -> bool:
         kind = PARENT[kind]
 
 
+def subkinds(expected: str) -> list[str]:
+    """`expected` and every kind below it, in declaration order."""
+    return [expected] + [kind for kind in PARENT if kind != expected and is_subkind(kind, expected)]
+
+
 def kind_accepts(expected: ArtifactType, actual: ArtifactType) -> bool:
     """Whether an input declared `expected` accepts `actual` (kinds only)."""
     return is_subkind(actual.kind, expected.kind)

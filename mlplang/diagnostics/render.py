@@ -32,8 +32,13 @@ def _underline(span: Span, line: int, text: str, char: str) -> tuple[int, int]:
     return start, width
 
 
-def _expand_tabs(text: str) -> str:
-    return text.replace("\t", " ")
+# Control characters would move the cursor or vanish on a terminal; show each
+# as its one-column Unicode "control picture" so carets stay aligned.
+_CONTROL_PICTURES = {c: 0x2400 + c for c in range(0x20)} | {0x7F: 0x2421, ord("\t"): ord(" ")}
+
+
+def _printable(text: str) -> str:
+    return text.translate(_CONTROL_PICTURES)
 
 
 def render(diagnostic: Diagnostic, source: SourceFile | None) -> str:
@@ -52,7 +57,7 @@ def render(diagnostic: Diagnostic, source: SourceFile | None) -> str:
         for line_no in sorted(by_line):
             if previous is not None and line_no > previous + 1:
                 lines.append(f"{pad} ...")
-            text = _expand_tabs(source.line_text(line_no))
+            text = _printable(source.line_text(line_no))
             lines.append(f"{line_no:>{gutter}} | {text}")
             for span, char, message in sorted(by_line[line_no], key=lambda m: m[0].column):
                 start, width = _underline(span, line_no, text, char)

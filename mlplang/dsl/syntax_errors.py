@@ -19,6 +19,9 @@ EXAMPLES: dict[str, list[str]] = {
         "pipeline p { step s { image = } }",
         "pipeline p { param x: int = }",
         "pipeline p { step s { env = { A = } } }",
+        "pipeline p { step s { in x: Dataset = } }",
+        "pipeline p { step s = t(a = ) }",
+        "template t(a: int = ) { }",
     ],
     "a declaration is expected here: `param`, `secret`, `source`, `step`, `gate`, "
     "`monitor` or `name = value`": [
@@ -75,19 +78,18 @@ EXAMPLES: dict[str, list[str]] = {
         "pipeline p { gate g { require a.b.c > 1",
         "pipeline p { step s { resources { cpu = 1",
     ],
-    "a list is not closed: missing `]`": [
-        'pipeline p { tags = ["a" "b"] }',
-        'pipeline p { tags = ["a" }',
-        'pipeline p { tags = ["a"',
-    ],
     "missing condition: expected a comparison such as `step.metrics.auc >= 0.9`": [
         "pipeline p { gate g { require } }",
         "pipeline p { step s { when } }",
         "pipeline p { gate g { require > 1 } }",
     ],
     "a comparison is incomplete: missing the right-hand side": [
+        "pipeline p { gate g { require a.b.c < } }",
+        "pipeline p { gate g { require a.b.c <= } }",
         "pipeline p { gate g { require a.b.c > } }",
-        "pipeline p { gate g { require a.b.c >= and } }",
+        "pipeline p { gate g { require a.b.c >= } }",
+        "pipeline p { gate g { require a.b.c == } }",
+        "pipeline p { gate g { require a.b.c != } }",
     ],
     "`after` takes a step name or a list such as `[a, b]`": [
         'pipeline p { step s { after "x" } }',
@@ -104,6 +106,16 @@ EXAMPLES: dict[str, list[str]] = {
     ],
 }
 
+# Lists are not here: the parser tells a missing `,` from a missing `]` by
+# looking at the token that follows (see `_list_mistake` in parser.py).
+
+# Labels that name something missing at the end of what came before: the
+# parser points there rather than at the token that starts the next line.
+MISSING_LABELS = frozenset(
+    label for label in (*EXAMPLES, "a list is not closed: missing `]`")
+    if label.startswith(("missing", "a comparison is incomplete", "a list is not closed", "a template call needs"))
+)
+
 # Lark terminal name -> what to call it in a message
 TERMINALS = {
     "NAME": "a name",
@@ -116,8 +128,21 @@ TERMINALS = {
 }
 
 
+# Tokens that can start a value; when all of them are expected, say "a value".
+VALUE_STARTS = frozenset({"STRING", "LONG_STRING", "NUMBER", "TRUE", "FALSE", "LSQB", "LBRACE", "CRON", "NAME"})
+
+
 def describe_expected(accepts: set[str], literal_of: dict[str, str]) -> str:
+    accepts = set(accepts)
+    # `;` and `,` separate items anywhere, so listing them only adds noise;
+    # `,` is worth naming inside a list or an argument list.
+    accepts.discard("SEMICOLON")
+    if not accepts & {"RSQB", "RPAR"}:
+        accepts.discard("COMMA")
     names = set()
+    if VALUE_STARTS - {"LONG_STRING"} <= accepts:
+        accepts -= VALUE_STARTS
+        names.add("a value")
     for terminal in accepts:
         if terminal in TERMINALS:
             names.add(TERMINALS[terminal])
@@ -134,10 +159,11 @@ def describe_expected(accepts: set[str], literal_of: dict[str, str]) -> str:
 
 
 def describe_found(token_type: str, value: str) -> str:
+    """The unexpected token, worded to follow "unexpected"."""
     if token_type == "$END":
-        return "the end of the file"
+        return "end of file"
     if token_type in ("STRING", "LONG_STRING"):
-        return "a string"
+        return "string"
     if token_type == "NUMBER":
         return f"number `{value}`"
     if token_type == "NAME":

@@ -78,7 +78,10 @@ class SyntaxTreeBuilder(Transformer):
                         code=codes.TOO_DEEP.code,
                         severity=Severity.ERROR,
                         message=f"value or condition nested more than {MAX_DEPTH} levels deep",
-                        span=node.span,
+                        # The node can span a whole line of brackets: mark where it starts.
+                        span=self.context.source.span(node.span.start, node.span.start + 1),
+                        label=f"more than {MAX_DEPTH} levels of nesting start here",
+                        help=f"lists, maps and conditions may nest at most {MAX_DEPTH} levels",
                     )
                 )
             return ast.ErrorValue(node.span)
