@@ -306,6 +306,11 @@ class PipelineLowerer:
             r.add(codes.UNKNOWN_REFERENCE, f"unknown step `{head.value}`", head.span, label=label,
                   help=did_you_mean(head.value, self.task_outputs) if not label else f"write `{head.value}`")
             return None
+        if task.kind == "monitor":
+            r.add(codes.INVALID_VALUE, f"`{head.value}` is a monitor; its outputs cannot be bound",
+                  value.span, label="monitors run on their own schedule",
+                  help="a monitor's outputs are read by its own `require`s; steps cannot depend on them")
+            return None
         if output.value not in task.outputs:
             if task.known(output.value):
                 return None  # its type or its template is unknown, and already reported
@@ -503,6 +508,8 @@ class PipelineLowerer:
                 elif not is_artifact:
                     scalar = as_scalar(param.default)
                     if scalar is not None:
+                        if param.type.name.value == "float" and scalar_type(scalar) == "int":
+                            scalar = float(scalar)
                         bindings[name] = ir.LiteralValue(value=scalar, span=param.default.span)
                 continue
             if is_artifact:

@@ -133,6 +133,12 @@ class ModuleLoader:
         real, shown = resolved
         key = str(real)
         alias = decl.alias.value if decl.alias else Path(target).stem.replace("-", "_")
+        if not alias.isidentifier():
+            self.reporter.add(
+                codes.INVALID_VALUE, f"`{Path(target).stem}` cannot be used as a module name", decl.path.span,
+                help=f'name the import: `import "{target}" as NAME`',
+            )
+            return
         if alias in module.imports:
             self.reporter.add(
                 codes.DUPLICATE_NAME, f"`{alias}` is imported twice", (decl.alias or decl.path).span,

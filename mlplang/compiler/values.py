@@ -6,15 +6,13 @@ fit (so callers never see a half-valid value).
 
 from __future__ import annotations
 
-import re
 
 from mlplang.compiler import ir
+from mlplang.compiler.cron import cron_error
 from mlplang.compiler.report import Reporter
 from mlplang.diagnostics import codes
 from mlplang.dsl import ast
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/\-]+$")
-_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly")
 
 
 def describe(value: ast.Value) -> str:
@@ -100,6 +98,10 @@ def as_duration(value: ast.Value, r: Reporter, what: str) -> int | None:
         if value.seconds <= 0:
             r.add(codes.INVALID_VALUE, f"`{what}` must be a positive duration", value.span)
             return None
+        if value.seconds != int(value.seconds):
+            r.add(codes.INVALID_VALUE, f"`{what}` must be a whole number of seconds, found `{value.text}`",
+                  value.span, help="write a smaller unit: `90s` rather than `1.5m`")
+            return None
         return int(value.seconds)
     _mismatch(r, value, "a duration", what, help=f"write a unit: `{what} = 90s`, `30m`, `3h` or `7d`")
     return None
@@ -107,6 +109,9 @@ def as_duration(value: ast.Value, r: Reporter, what: str) -> int | None:
 
 def as_size(value: ast.Value, r: Reporter, what: str) -> int | None:
     if isinstance(value, ast.SizeLit):
+        if value.bytes <= 0:
+            r.add(codes.INVALID_VALUE, f"`{what}` must be a positive size", value.span)
+            return None
         return value.bytes
     _mismatch(r, value, "a size", what, help=f"write a unit: `{what} = 512Mi` or `32Gi`")
     return None
@@ -119,15 +124,15 @@ def as_cron(value: ast.Value, r: Reporter, what: str) -> ir.Cron | None:
     text = as_str(value.expression, r, what)
     if text is None:
         return None
-    fields = text.split()
-    if text.strip() in _CRON_MACROS or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
-        return ir.Cron(expression=text.strip() if text.strip() in _CRON_MACROS else " ".join(fields), span=value.span)
+    error = cron_error(text)
+    if error is None:
+        return ir.Cron(expression=" ".join(text.split()), span=value.span)
     r.add(
         codes.INVALID_VALUE,
-        f"`{text}` is not a cron expression",
+        f"`{text}` is not a valid cron expression",
         value.expression.span,
-        label="expected five fields: minute hour day-of-month month day-of-week",
-        help='for example `cron("0 2 * * *")` runs daily at 02:00 UTC',
+        label=error,
+        help='five fields: minute hour day-of-month month day-of-week; `cron("0 2 * * *")` runs daily at 02:00 UTC',
     )
     return None
 
