@@ -36,6 +36,8 @@ class LoadResult:
     graphs: dict[str, PipelineGraph]
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    modules: dict[str, ast.Module] = field(default_factory=dict)
+    """Syntax trees of the file and of every module it imports, by display path."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,7 @@ def _load_unpaused(source: SourceFile, real_path: Path | None, read_diagnostics:
         graphs=graphs,
         diagnostics=tuple(reporter.diagnostics),
         sources=dict(loader.sources),
+        modules={m.source.path: m.syntax for m in loader.modules.values()},
     )
 
 

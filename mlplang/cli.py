@@ -26,6 +26,11 @@ class MlpGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:  # `mlp ... | head`: the reader left; not an error of ours
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_CLEAN)
         except KeyboardInterrupt:
             click.echo("mlp: interrupted", err=True)
             ctx.exit(EXIT_USAGE)
@@ -90,9 +95,7 @@ def check(paths: tuple[str, ...], quiet: bool) -> None:
             if not quiet:
                 click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)))
                 click.echo()
-    files = len(results)
-    plural = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
-    click.echo(f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in {plural(files, 'file')}")
+    click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(results), 'file')}")
     if unreadable:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if errors else EXIT_CLEAN)
@@ -123,6 +126,81 @@ def graph(file: str, fmt: str, pipeline_name: str | None) -> None:
         click.echo(f"mlp: error: no pipeline `{pipeline_name}` in {file} (pipelines: {names})", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(FORMATS[fmt](graphs), nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="warning", show_default=True,
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Use this mlp.toml / pyproject.toml instead of searching upwards from each file.")
+def lint(paths: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None) -> None:
+    """Check FILES (or directories) with the lineage and governance rules."""
+    from mlplang.config import ConfigError, find_config
+    from mlplang.diagnostics import formats
+    from mlplang.diagnostics.model import Severity
+    from mlplang.diagnostics.render import render
+    from mlplang.lint import lint as lint_result
+
+    files = expand_paths(paths)
+    try:
+        fixed = find_config(Path(config_path)) if config_path else None
+    except ConfigError as error:
+        click.echo(f"mlp: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    results, unreadable = _load_all(files)
+    diagnostics, sources = [], {}
+    for result in results:
+        try:
+            config = fixed or find_config(Path(result.path))
+        except ConfigError as error:
+            click.echo(f"mlp: error: {error}", err=True)
+            sys.exit(EXIT_USAGE)
+        diagnostics.extend(lint_result(result, config))
+        sources.update(result.sources)
+    if fmt == "json":
+        click.echo(formats.to_json(diagnostics, len(results)), nl=False)
+    elif fmt == "sarif":
+        click.echo(formats.to_sarif(diagnostics, sources), nl=False)
+    elif fmt == "github":
+        click.echo(formats.to_github(diagnostics), nl=False)
+    else:
+        for diagnostic in diagnostics:
+            click.echo(render(diagnostic, sources.get(diagnostic.span.file)))
+            click.echo()
+        errors = sum(d.severity is Severity.ERROR for d in diagnostics)
+        warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+        click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(results), 'file')}")
+    if unreadable:
+        sys.exit(EXIT_USAGE)
+    threshold = Severity.WARNING.rank if fail_on == "warning" else Severity.ERROR.rank
+    sys.exit(EXIT_FINDINGS if any(d.severity.rank >= threshold for d in diagnostics) else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of a diagnostic CODE (or rule name)."""
+    from mlplang.compiler.rules import all_rules
+    from mlplang.diagnostics.codes import lookup
+
+    all_rules()  # registers the rules' codes
+    entry = lookup(code)
+    if entry is None:
+        click.echo(f"mlp: error: unknown code `{code}`; codes look like MLP201 or a rule name", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{entry.code} {entry.name} ({entry.severity.value})")
+    click.echo()
+    click.echo(entry.summary)
+    if entry.explanation:
+        click.echo()
+        click.echo(entry.explanation)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 if __name__ == "__main__":

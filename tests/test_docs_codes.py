@@ -44,7 +44,7 @@ def _table_rows(text: str) -> dict[str, str]:
 def test_every_registered_code_is_documented():
     _import_everything()
     rows = _table_rows(DOC.read_text(encoding="utf-8"))
-    missing = sorted(set(codes.REGISTRY) - set(rows))
+    missing = sorted(c for c, e in codes.REGISTRY.items() if e.kind != "rule" and c not in rows)
     assert not missing, f"codes registered but missing from the table in docs/language.md: {missing}"
 
 

@@ -20,6 +20,8 @@ class Code:
     severity: Severity
     summary: str
     explanation: str = ""
+    kind: str = "language"
+    """"language" (syntax, names, types), "lint" (the linter itself) or "rule" (governance rules)."""
 
     def __str__(self) -> str:
         return self.code
@@ -29,10 +31,14 @@ REGISTRY: dict[str, Code] = {}
 REDIRECTS: dict[str, str] = {}
 
 
-def register(code: str, name: str, severity: Severity, summary: str, explanation: str = "") -> Code:
+def register(
+    code: str, name: str, severity: Severity, summary: str, explanation: str = "", kind: str = "language"
+) -> Code:
     if code in REGISTRY:
         raise ValueError(f"diagnostic code {code} registered twice")
-    entry = Code(code, name, severity, summary, explanation.strip())
+    if any(entry.name == name for entry in REGISTRY.values()):
+        raise ValueError(f"diagnostic name {name} registered twice")
+    entry = Code(code, name, severity, summary, explanation.strip(), kind)
     REGISTRY[code] = entry
     return entry
 
@@ -145,3 +151,14 @@ SECRET_INTERPOLATION = register("MLP120", "secret-interpolation", E, "A secret i
 Secrets reach a step only through `env = { NAME = secret.x }`, so that the
 orchestrator can mask them; `${secret.x}` would paste them into a command.
 """)
+
+# ---- MLP9xx: the linter itself --------------------------------------------
+UNUSED_SUPPRESSION = register("MLP901", "unused-suppression", W, "A `# mlp: ignore[...]` that suppresses nothing.", """
+The comment names a code that reports nothing on its line or in its block:
+the problem was fixed, or the code is misspelled. Remove the comment (or the
+code from its list) so suppressions do not outlive their reason.
+""", kind="lint")
+UNKNOWN_SUPPRESSION = register("MLP902", "unknown-suppression-code", W, "A `# mlp: ignore[...]` naming no known code.", """
+Suppressions take codes (`MLP201`) or rule names (`deploy-without-gate`),
+separated by commas.
+""", kind="lint")
