@@ -4,4 +4,4 @@ PYTHON ?= python
 
 # Front-end benchmark: markdown report on stdout, JSON in bench/results/frontend.json.
 bench:
-	$(PYTHON) bench/bench_frontend.py
+	@$(PYTHON) bench/bench_frontend.py

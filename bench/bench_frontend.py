@@ -34,6 +34,7 @@ import argparse
 import collections
 import datetime as dt
 import gc
+import hashlib
 import importlib.util
 import json
 import math
@@ -119,15 +120,23 @@ def _memory() -> str:
 
 
 def _git_commit() -> str:
+    """HEAD, plus a fingerprint of uncommitted changes to the package if any."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
+        diff = subprocess.run(
+            ["git", "diff", "HEAD", "--", "mlplang", "bench"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (f"+dirty.{hashlib.sha256(diff).hexdigest()[:8]}" if diff else "")
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
         return "unknown"
 
 
@@ -150,6 +159,7 @@ def machine_info() -> dict[str, str | int | None]:
         "lark": lark.__version__,
         "mlplang": getattr(mlplang, "__version__", "unknown"),
         "commit": _git_commit(),
+        "load_average_at_start": _load_average(),
     }
 
 
@@ -262,7 +272,8 @@ def markdown(machine: dict, cells: list[Cell], skipped: dict[str, str], setup: d
         "",
         f"Measured {machine['date']} on {machine['nproc']} CPUs ({machine['cpu']}), "
         f"{machine['memory']} RAM, {machine['os']}; {machine['python']}, lark {machine['lark']}, "
-        f"mlplang {machine['mlplang']} at commit {machine['commit']}.",
+        f"mlplang {machine['mlplang']} at commit {machine['commit']}; "
+        f"load average {machine['load_average_at_start']} at start, {machine.get('load_average_at_end', '?')} at end.",
         "Programs from `bench/generate.py` (N = number of `step`s); median of the runs, "
         "`gc.collect()` before each run; exponent = log(t2/t1)/log(n2/n1) against the previous N "
         "(1.0 is linear). Run with `make bench`.",
@@ -359,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
     add_exponents(cells)
+    machine["load_average_at_end"] = _load_average()
 
     report = markdown(machine, cells, skipped, setup)
     sys.stdout.write(report)
