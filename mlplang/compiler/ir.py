@@ -296,6 +296,9 @@ class TemplateOrigin(IRNode):
     module: str
     template: str
     span: Span
+    arguments: tuple[StepParameter, ...] = ()
+    """The scalar arguments, by template parameter name (defaults included), even
+    those the template's command and env never read."""
 
 
 class Step(Task):

@@ -539,7 +539,9 @@ class PipelineLowerer:
             names = {e.name for e in extra.env}
             fields["env"] = tuple(e for e in fields["env"] if e.name not in names) + tuple(extra.env)
         cache = extra.cache if extra.cache is not None else (True if body.cache is None else body.cache)
-        origin = ir.TemplateOrigin(module=module.source.path, template=template.name.value, span=template.span)
+        arguments = tuple(ir.StepParameter(name=n, value=v) for n, v in bindings.items())
+        origin = ir.TemplateOrigin(module=module.source.path, template=template.name.value, span=template.span,
+                                   arguments=arguments)
         return ir.Step(after=self._after(extra.after, decl.name.value), when=extra.when, cache=cache,
                        template=origin, **fields)
 

@@ -17,7 +17,26 @@ ENTRY_POINT_GROUP = "mlplang.rules"
 # module:class of every built-in rule, in code order
 BUILTIN_RULES: tuple[str, ...] = (
     "deploy_without_gate:DeployWithoutGate",
+    "gate_ignores_deployed_model:GateIgnoresDeployedModel",
+    "high_risk_without_approval:HighRiskWithoutApproval",
+    "high_risk_without_fairness_check:HighRiskWithoutFairnessCheck",
+    "pii_in_model:PiiInModel",
+    "pii_reaches_endpoint:PiiReachesEndpoint",
+    "unversioned_training_data:UnversionedTrainingData",
+    "image_not_pinned:ImageNotPinned",
+    "missing_image:MissingImage",
+    "image_registry_not_allowed:ImageRegistryNotAllowed",
     "missing_owner:MissingOwner",
+    "literal_credential:LiteralCredential",
+    "endpoint_without_monitor:EndpointWithoutMonitor",
+    "monitor_without_require:MonitorWithoutRequire",
+    "monitor_without_on_breach:MonitorWithoutOnBreach",
+    "llm_deploy_without_evaluation:LlmDeployWithoutEvaluation",
+    "llm_deploy_without_red_team:LlmDeployWithoutRedTeam",
+    "unused_output:UnusedOutput",
+    "unused_param:UnusedParam",
+    "unused_secret:UnusedSecret",
+    "condition_never_holds:ConditionNeverHolds",
 )
 
 
