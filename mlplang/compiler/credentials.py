@@ -10,14 +10,20 @@ text winning:
   A value is not literal when it is a shell or template variable (`$PASS`,
   `${PASS}`, `$(cmd)`, `{{ x }}`, `{x}`), a placeholder (`<token>`, `***`,
   `xxx`), a path to a file holding the secret, or code that computes it
-  (`api_key=args.api_key`, `token=read_token()`).
+  (`api_key=args.api_key`, `token=read_token()`). In running text a value
+  must also look like a secret (a digit, mixed case or a symbol), since such
+  names are often followed by an option word (`--token=auto`); a value bound
+  to a credential-like `env` or param name needs no such look.
 
 Precision matters more than recall here: a finding is an error, so every
 heuristic that could flag ordinary shell or Python text errs towards silence.
+Every pattern is linear in the text (no nested or unbounded back-tracking),
+so even a megabyte-long command is scanned in a fraction of a second.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,25 +32,28 @@ _KEYWORD = r"(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|s
 SECRET_NAME = re.compile(rf"[\w-]*?{_KEYWORD}", re.IGNORECASE)
 """A name whose value is a credential: `DB_PASSWORD`, `api-key`, `slack_token`."""
 
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
-    r"(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)?"
-)
+_PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY_END = re.compile(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 _AWS_ACCESS_KEY = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
 _AWS_SECRET_VALUE = r"[A-Za-z0-9/+]{40}"
 _AWS_SECRET = re.compile(
-    rf"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*(?:[=:]|\s)\s*[\"']?(?P<value>{_AWS_SECRET_VALUE})(?![A-Za-z0-9/+=])"
+    rf"(?i:aws_?secret_?(?:access_?)?key)[\"']?(?:[ \t]*[=:][ \t]*|[ \t]+)[\"']?(?P<value>{_AWS_SECRET_VALUE})(?![A-Za-z0-9/+=])"
 )
 _AWS_SECRET_NAME = re.compile(r"aws_?secret", re.IGNORECASE)
 _GITHUB = re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])")
 _SLACK = re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}")
 _SLACK_WEBHOOK = re.compile(r"hooks\.slack\.com/services/(?P<value>T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+)")
-_URI_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\"]+:(?P<value>[^\s/@'\"]*)@")
+_URI_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/@:'\"]{1,256}:(?P<value>[^\s/@'\"]{0,256})@")
 _BEARER = re.compile(r"(?i:\bbearer)\s+(?P<value>(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*)")
-_KEYED = re.compile(rf"(?<![\w./-])(?P<key>[\w-]*?{_KEYWORD})[\"']?\s*(?P<sep>[=:])[ \t]*(?P<quote>[\"']?)",
-                    re.IGNORECASE)
+# The keyword and what follows; the key's start is found by scanning back from it
+# (a leading `[\w-]*?` in the pattern would make the search quadratic), and the
+# look-ahead on first letters lets the search skip most positions quickly.
+_KEYED = re.compile(rf"(?=[pstaPSTA]){_KEYWORD}[\"']?[ \t]*(?P<sep>[=:])[ \t]*(?P<quote>[\"']?)", re.IGNORECASE)
 
-_UNQUOTED_VALUE = re.compile(r"[^\s\"'`&;,|(){}\[\]<>$]*")
+MAX_VALUE = 512
+"""Longer values are not looked at: no credential is that long (private keys aside)."""
+_UNQUOTED_VALUE = re.compile(rf"[^\s\"'`&;,|(){{}}\[\]<>$]{{0,{MAX_VALUE}}}")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NOT_LITERAL_START = ("$", "<", "{", "%")
 _PATH_START = ("/", "./", "../", "~/", "file:")
@@ -95,9 +104,12 @@ def _is_placeholder(value: str) -> bool:
 
 
 def _private_keys(text: str) -> Iterator[Credential]:
-    for match in _PRIVATE_KEY.finditer(text):
-        header = match.group(0).split("-----", 2)[1]
-        yield Credential("private key", match.group(0), match.start(), match.end(), f"-----{header}-----")
+    """A key block from its BEGIN line to its END line (or the BEGIN line alone)."""
+    ends = [m.end() for m in _PRIVATE_KEY_END.finditer(text)]
+    for match in _PRIVATE_KEY_BEGIN.finditer(text):
+        index = bisect.bisect_left(ends, match.end())
+        end = ends[index] if index < len(ends) else match.end()
+        yield Credential("private key", text[match.start():end], match.start(), end, match.group(0))
 
 
 def _shapes(pattern: re.Pattern, kind: str) -> Callable[[str], Iterator[Credential]]:
@@ -111,27 +123,34 @@ def _shapes(pattern: re.Pattern, kind: str) -> Callable[[str], Iterator[Credenti
 
 
 def _keyed(text: str) -> Iterator[Credential]:
+    resume = 0  # a value is not searched again for `key=value` pairs
     for match in _KEYED.finditer(text):
+        key_start = match.start()
+        while key_start > 0 and (text[key_start - 1].isalnum() or text[key_start - 1] in "_-"):
+            key_start -= 1
+        if key_start < resume or (key_start > 0 and text[key_start - 1] in "./"):
+            continue  # inside a value already seen, or a path or host name (`/secret:1.0`)
+        key = text[key_start:match.end("sep")].rstrip("=: \t\"'")
         start = match.end()
         quote = match.group("quote")
         if quote:
-            close = text.find(quote, start)
-            line_end = text.find("\n", start)
-            if close == -1 or (line_end != -1 and line_end < close):
+            close = text.find(quote, start, start + MAX_VALUE + 1)
+            line_end = text.find("\n", start, close)
+            if close == -1 or line_end != -1:
                 continue
             end = close
         else:
             if match.group("sep") == ":" and text.startswith("//", start):
                 continue  # `scheme://`, not `key: value`
+            if text.startswith(_NOT_LITERAL_START, start):
+                continue
             end = _UNQUOTED_VALUE.match(text, start).end()
-            if start < len(text) and text[start] in _NOT_LITERAL_START:
+            if _is_code(text, start, end, key):
                 continue
-            if _is_code(text, start, end, match.group("key")):
-                continue
+        resume = end
         value = text[start:end]
         if _is_placeholder(value) or any(c.isspace() for c in value) or not _looks_random(value):
             continue
-        key = match.group("key")
         yield Credential(_keyed_kind(key), value, start, end, mask(value), key)
 
 
@@ -182,10 +201,14 @@ def find_credentials(text: str, key: str | None = None) -> list[Credential]:
     to, if any (an `env` variable, a param): `DB_PASSWORD = "hunter2"` is a
     literal password although `hunter2` on its own is not recognisable."""
     found: list[Credential] = []
+    starts: list[int] = []  # of `found`, which never overlap, kept sorted
     for detect in _DETECTORS:
         for credential in detect(text):
-            if not any(c.start < credential.end and credential.start < c.end for c in found):
-                found.append(credential)
+            index = bisect.bisect_left(starts, credential.end)
+            if index and found[index - 1].end > credential.start:
+                continue  # overlaps what an earlier, more specific detector found
+            starts.insert(index, credential.start)
+            found.insert(index, credential)
     if not found and key is not None and SECRET_NAME.fullmatch(key):
         value = text.strip()
         if value and not _is_placeholder(value) and not any(c.isspace() for c in value):
@@ -193,4 +216,4 @@ def find_credentials(text: str, key: str | None = None) -> list[Credential]:
             kind = ("AWS secret access key" if _AWS_SECRET_NAME.search(key) and re.fullmatch(_AWS_SECRET_VALUE, value)
                     else _keyed_kind(key))
             found.append(Credential(kind, value, start, start + len(value), mask(value), key))
-    return sorted(found, key=lambda c: c.start)
+    return found

@@ -118,7 +118,6 @@ def render(schema: dict) -> str:
     samples = _samples()
     defaults = LintConfig()
     unused, unknown, secret = codes.UNUSED_SUPPRESSION, codes.UNKNOWN_SUPPRESSION, codes.SECRET_INTERPOLATION
-    example_rule = rules[0] if rules else None
     out: list[str] = [
         "# Lint rules",
         "",
@@ -158,8 +157,7 @@ def render(schema: dict) -> str:
         "```toml",
         "[tool.mlp]",
         'select = ["MLP2", "MLP9"]                    # only these codes (prefixes) or rule names',
-        f'ignore = ["{example_rule.name if example_rule else "deploy-without-gate"}"]'
-        "                # never these",
+        'ignore = ["deploy-without-gate"]             # never these',
         'fairness-metrics = ["parity_gap", "equal_opportunity*"]',
         'allowed-registries = ["ghcr.io/acme"]',
         'red-team-markers = ["red_team", "jailbreak"]',

@@ -79,7 +79,7 @@ class ImageNotPinned(Rule):
             return Violation(
                 span=image.span,
                 message=f"image `{text}` {whose} has no tag and no digest: it means `{name}:latest`, "
-                        "whatever that is when the step runs",
+                        "whatever that points to at run time",
                 label="not pinned",
                 help=f"pin it by digest: `{name}:<tag>@sha256:<digest>`; " + _INSPECT.format(ref=f"{name}:<tag>"),
             )

@@ -66,7 +66,7 @@ class LiteralCredential(Rule):
     secret warehouse_password
 
     step extract {
-      run = "psql \"postgres://etl:$PGPASSWORD@db.acme.example/sales\" -c 'COPY ...'"
+      run = "psql \\"postgres://etl:$PGPASSWORD@db.acme.example/sales\\" -c 'COPY ...'"
       env = { PGPASSWORD = secret.warehouse_password }
     }
     ```
@@ -78,10 +78,10 @@ class LiteralCredential(Rule):
     summary = "A credential written literally in a string of the pipeline."
 
     def check(self, ctx: RuleContext) -> Iterator[Violation]:
-        reported: set[tuple[Span, int, int]] = set()
+        reported: set[tuple[Span, str, int, int]] = set()
         for place in _texts(ctx.pipeline):
             for credential in find_credentials(place.text, place.key):
-                key = (place.span, credential.start, credential.end)
+                key = (place.span, place.text, credential.start, credential.end)
                 if key in reported:
                     continue  # the same template text, used by several steps
                 reported.add(key)
