@@ -1,5 +1,7 @@
-"""Lint configuration: `[tool.mlp]` in pyproject.toml, or an `mlp.toml`,
-found by walking up from the checked file (the nearest one wins).
+"""Lint configuration: `[tool.mlp]` in pyproject.toml, or an `mlp.toml`
+(same keys, at its top level), found by walking up from the checked file: the
+nearest folder with either wins, `mlp.toml` before `pyproject.toml` in one
+folder, and a pyproject.toml without `[tool.mlp]` is passed over.
 
     [tool.mlp]
     select = ["MLP2"]              # code prefixes or rule names; default: all
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,6 +53,8 @@ class LintConfig(BaseModel):
     fairness_metrics: tuple[str, ...] = Field(DEFAULT_FAIRNESS_METRICS, alias="fairness-metrics")
     allowed_registries: tuple[str, ...] = Field((), alias="allowed-registries")
     red_team_markers: tuple[str, ...] = Field(DEFAULT_RED_TEAM_MARKERS, alias="red-team-markers")
+    targets: dict[str, dict] = Field(default_factory=dict)
+    """Backend options: the `[tool.mlp.<target>]` tables (e.g. `[tool.mlp.github]`)."""
     path: str | None = None
     """The file the settings came from (None: defaults)."""
 
@@ -65,7 +70,24 @@ class LintConfig(BaseModel):
         return not any(matches(s) for s in self.ignore)
 
     def severity_for(self, code: str, name: str, default: Severity) -> Severity:
-        return self.severity.get(code, self.severity.get(name, default))
+        for key, value in self.severity.items():
+            if key.upper() == code or key.lower() == name:
+                return value
+        return default
+
+    def check_names(self, known: Mapping[str, str]) -> None:
+        """Raise ConfigError for a selector or severity key that names nothing
+        in `known` (code -> rule name): a typo would otherwise silently
+        select, ignore or re-grade nothing."""
+        origin = self.path or "configuration"
+        names = set(known.values())
+        for key in ("select", "ignore"):
+            for selector in getattr(self, key) or ():
+                if not any(code.startswith(selector.upper()) for code in known) and selector.lower() not in names:
+                    raise ConfigError(f"{origin}: `{selector}` in `{key}` matches no code (prefix) or rule name")
+        for entry in self.severity:
+            if entry.upper() not in known and entry.lower() not in names:
+                raise ConfigError(f"{origin}: `{entry}` in `severity` is not a code or rule name")
 
 
 def _read_table(path: Path) -> dict | None:
@@ -80,14 +102,27 @@ def _read_table(path: Path) -> dict | None:
     return data
 
 
+TARGET_TABLES = ("github", "airflow", "kubeflow")
+
+
 def parse_config(table: dict, origin: str) -> LintConfig:
+    settings = {k: v for k, v in table.items() if k not in TARGET_TABLES}
+    targets = {k: v for k, v in table.items() if k in TARGET_TABLES}
     try:
-        return LintConfig.model_validate({**table, "path": origin})
+        return LintConfig.model_validate({**settings, "targets": targets, "path": origin})
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in error.errors()
         )
         raise ConfigError(f"{origin}: invalid [tool.mlp] settings: {problems}") from error
+
+
+def load_config(path: Path) -> LintConfig:
+    """The settings of one named file (`mlp lint --config PATH`)."""
+    table = _read_table(path)
+    if table is None:
+        raise ConfigError(f"{path}: no [tool.mlp] table")
+    return parse_config(table, str(path))
 
 
 def find_config(start: Path) -> LintConfig:

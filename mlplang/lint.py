@@ -3,7 +3,12 @@ configuration and inline `# mlp: ignore[CODE]` suppressions.
 
 A suppression applies to diagnostics on its own line, or anywhere in the block
 (pipeline, step, gate, monitor, source, template) whose first line carries it.
-A suppression that suppresses nothing is itself reported (MLP901).
+A suppression in the linted file that suppresses nothing is itself reported
+(MLP901), unless the code it names is disabled by the configuration or the file
+has language errors (the rules did not run); one naming no code, always (MLP902).
+
+`[tool.mlp.severity]` re-grades rule findings, the linter's own codes and the
+language's warnings; language errors stay errors.
 """
 
 from __future__ import annotations
@@ -86,16 +91,23 @@ def _block_first_lines(module: ast.Module, span: Span) -> set[int]:
 
 
 def _matches(entry: str, diagnostic: Diagnostic) -> bool:
-    registered = codes.REGISTRY.get(diagnostic.code)
-    return entry.upper() == diagnostic.code or (registered is not None and entry.lower() == registered.name)
+    registered = codes.lookup(entry)  # a code, a rule name, or a redirected old code
+    return registered is not None and registered.code == diagnostic.code
 
 
-def apply_suppressions(diagnostics: list[Diagnostic], modules: dict[str, ast.Module]) -> list[Diagnostic]:
+def apply_suppressions(
+    diagnostics: list[Diagnostic], modules: dict[str, ast.Module], linted: str | None = None,
+    config: LintConfig | None = None, rules_ran: bool = True,
+) -> list[Diagnostic]:
+    """Drop suppressed diagnostics, then judge the suppressions of the `linted`
+    file (imported modules are judged when they are linted themselves): one
+    naming no code is reported; one that suppressed nothing is reported if its
+    code could have fired, i.e. the rules ran and `config` enables the code."""
     by_file = {path: _suppressions(module) for path, module in modules.items()}
     kept: list[Diagnostic] = []
     for diagnostic in diagnostics:
         suppressions = by_file.get(diagnostic.span.file, [])
-        if not suppressions or diagnostic.code < "MLP100":  # syntax errors cannot be suppressed
+        if not suppressions or _is_language_error(diagnostic):  # an invalid file cannot be waved through
             kept.append(diagnostic)
             continue
         module = modules[diagnostic.span.file]
@@ -110,17 +122,17 @@ def apply_suppressions(diagnostics: list[Diagnostic], modules: dict[str, ast.Mod
                     suppressed = True
         if not suppressed:
             kept.append(diagnostic)
-    for suppressions in by_file.values():
-        for suppression in suppressions:
-            for entry in suppression.codes:
-                if entry in suppression.used:
-                    continue
-                if codes.lookup(entry) is None:
-                    kept.append(_lint_diagnostic(codes.UNKNOWN_SUPPRESSION,
-                                                 f"`{entry}` is not a known code or rule name", suppression.span))
-                else:
-                    kept.append(_lint_diagnostic(codes.UNUSED_SUPPRESSION,
-                                                 f"`{entry}` is suppressed here but reports nothing", suppression.span))
+    for suppression in by_file.get(linted, []) if linted else []:
+        for entry in suppression.codes:
+            if entry in suppression.used:
+                continue
+            registered = codes.lookup(entry)
+            if registered is None:
+                kept.append(_lint_diagnostic(codes.UNKNOWN_SUPPRESSION,
+                                             f"`{entry}` is not a known code or rule name", suppression.span))
+            elif rules_ran and (config is None or config.enabled(registered.code, registered.name)):
+                kept.append(_lint_diagnostic(codes.UNUSED_SUPPRESSION,
+                                             f"`{entry}` is suppressed here but reports nothing", suppression.span))
     return kept
 
 
@@ -134,12 +146,24 @@ def lint(result: LoadResult, config: LintConfig) -> list[Diagnostic]:
     diagnostics = list(result.diagnostics)
     if result.ok:
         diagnostics += run_rules(result, config)
-    diagnostics = [
-        d for d in diagnostics
-        if d.severity is Severity.ERROR and d.code < "MLP200" or config.enabled(d.code, _name(d.code))
-    ]
-    diagnostics = apply_suppressions(diagnostics, result.modules)
+    diagnostics = apply_suppressions(diagnostics, result.modules, result.path, config, rules_ran=result.ok)
+    # Filtered after the suppressions, so that the linter's own codes (MLP901...) obey the configuration too.
+    diagnostics = [_regraded(d, config) for d in diagnostics if _is_language_error(d) or
+                   config.enabled(d.code, _name(d.code))]
     return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def _is_language_error(diagnostic: Diagnostic) -> bool:
+    return diagnostic.severity is Severity.ERROR and diagnostic.code < "MLP200"
+
+
+def _regraded(diagnostic: Diagnostic, config: LintConfig) -> Diagnostic:
+    """Applies `[tool.mlp.severity]` to what `run_rules` did not grade."""
+    entry = codes.REGISTRY.get(diagnostic.code)
+    if entry is None or entry.kind == "rule" or _is_language_error(diagnostic):
+        return diagnostic
+    severity = config.severity_for(diagnostic.code, entry.name, diagnostic.severity)
+    return diagnostic if severity is diagnostic.severity else diagnostic.model_copy(update={"severity": severity})
 
 
 def _name(code: str) -> str:

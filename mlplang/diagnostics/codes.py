@@ -152,6 +152,20 @@ Secrets reach a step only through `env = { NAME = secret.x }`, so that the
 orchestrator can mask them; `${secret.x}` would paste them into a command.
 """)
 
+# ---- MLP5xx: compiling for a target ----------------------------------------
+UNSUPPORTED_ON_TARGET = register("MLP501", "unsupported-on-target", E, "The target cannot express this construct.", """
+The pipeline is valid MLP, but the orchestrator chosen with `--target` has no
+faithful way to run this part of it (for example, Airflow refuses a scheduled
+Dag with a param that has no default). Nothing is written: change the pipeline
+or the target's options. The backend's page in `docs/backends/` lists its limits.
+""", kind="backend")
+IGNORED_ON_TARGET = register("MLP502", "ignored-on-target", W, "The target does not use a setting of the pipeline.", """
+The compiled pipeline runs, but without something the `.mlp` file asks for:
+for example Airflow's `bash` operator runs every step on the worker, so step
+images and resources have no effect. The message says how to keep the
+setting (usually a target option, such as `operator = "kubernetes"`).
+""", kind="backend")
+
 # ---- MLP9xx: the linter itself --------------------------------------------
 UNUSED_SUPPRESSION = register("MLP901", "unused-suppression", W, "A `# mlp: ignore[...]` that suppresses nothing.", """
 The comment names a code that reports nothing on its line or in its block:

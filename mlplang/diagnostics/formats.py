@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from urllib.parse import quote
 
 from mlplang import __version__
 from mlplang.diagnostics.codes import REGISTRY
@@ -81,7 +83,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile
         if entry is not None:
             rule["shortDescription"] = {"text": entry.summary}
             if entry.explanation:
-                rule["fullDescription"] = {"text": entry.explanation.split("\n\n")[0]}
+                rule["fullDescription"] = {"text": _first_paragraph(entry.explanation)}
                 rule["help"] = {"text": entry.explanation, "markdown": entry.explanation}
             rule["defaultConfiguration"] = {"level": SARIF_LEVELS[entry.severity]}
         rules.append(rule)
@@ -118,10 +120,25 @@ def to_sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _first_paragraph(explanation: str) -> str:
+    """The first paragraph of prose: rule docs open with a `## What it does` heading."""
+    prose = "\n".join(line for line in explanation.splitlines() if not line.startswith("#"))
+    return next((p.strip() for p in prose.split("\n\n") if p.strip()), explanation)
+
+
+def _uri(path: str) -> str:
+    """A file path as the URI reference SARIF requires: percent-encoded,
+    `/`-separated; an absolute path becomes a `file:` URI."""
+    posix = PurePath(path)
+    if posix.is_absolute():
+        return posix.as_uri()
+    return quote(posix.as_posix(), safe="/")
+
+
 def _location(span) -> dict:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": span.file},
+            "artifactLocation": {"uri": _uri(span.file)},
             "region": {
                 "startLine": span.line,
                 "startColumn": span.column,
