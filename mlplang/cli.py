@@ -138,26 +138,32 @@ def graph(file: str, fmt: str, pipeline_name: str | None) -> None:
               help="Use this mlp.toml / pyproject.toml instead of searching upwards from each file.")
 def lint(paths: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None) -> None:
     """Check FILES (or directories) with the lineage and governance rules."""
-    from mlplang.config import ConfigError, find_config
+    from mlplang.compiler.rules import all_rules
+    from mlplang.config import ConfigError, find_config, load_config
     from mlplang.diagnostics import formats
+    from mlplang.diagnostics.codes import REGISTRY
     from mlplang.diagnostics.model import Severity
     from mlplang.diagnostics.render import render
     from mlplang.lint import lint as lint_result
 
-    files = expand_paths(paths)
-    try:
-        fixed = find_config(Path(config_path)) if config_path else None
-    except ConfigError as error:
-        click.echo(f"mlp: error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
-    results, unreadable = _load_all(files)
-    diagnostics, sources = [], {}
-    for result in results:
+    all_rules()  # registers the rules' codes, which the configuration may name
+    known = {code: entry.name for code, entry in REGISTRY.items()}
+
+    def configured(load, path: Path):
         try:
-            config = fixed or find_config(Path(result.path))
+            config = load(path)
+            config.check_names(known)
         except ConfigError as error:
             click.echo(f"mlp: error: {error}", err=True)
             sys.exit(EXIT_USAGE)
+        return config
+
+    files = expand_paths(paths)
+    fixed = configured(load_config, Path(config_path)) if config_path else None
+    results, unreadable = _load_all(files)
+    diagnostics, sources = [], {}
+    for result in results:
+        config = fixed or configured(find_config, Path(result.path))
         diagnostics.extend(lint_result(result, config))
         sources.update(result.sources)
     if fmt == "json":
@@ -197,6 +203,77 @@ def explain(code: str) -> None:
     if entry.explanation:
         click.echo()
         click.echo(entry.explanation)
+
+
+def _target_choices() -> list[str]:
+    from mlplang.backends import available
+
+    return available()
+
+
+def _parse_options(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for value in values:
+        key, equals, setting = value.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", ctx=ctx, param=param)
+        options[key.strip()] = setting
+    return options
+
+
+@main.command(name="compile")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--target", "-t", required=True, type=click.Choice(_target_choices()), help="The orchestrator to emit.")
+@click.option("--output", "-o", "output", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default: mlp-out/TARGET).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Use this mlp.toml / pyproject.toml instead of searching upwards from each file.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", callback=_parse_options,
+              help="A target option, over [tool.mlp.TARGET] (repeatable), e.g. --option operator=kubernetes.")
+def compile_command(paths: tuple[str, ...], target: str, output: str | None, config_path: str | None,
+                    options: dict[str, str]) -> None:
+    """Check FILES and compile their pipelines for TARGET. Nothing is written
+    unless every file is free of errors."""
+    from mlplang.backends.writer import WriteError, write_files
+    from mlplang.compile import compile_result
+    from mlplang.config import ConfigError, find_config
+    from mlplang.diagnostics.render import render
+
+    files = expand_paths(paths)
+    results, unreadable = _load_all(files)
+    if unreadable:
+        sys.exit(EXIT_USAGE)
+    emitted, failed, owners = [], False, {}
+    for result in results:
+        try:
+            config = find_config(Path(config_path)) if config_path else find_config(Path(result.path))
+            outcome = compile_result(result, target, config, overrides=options)
+        except ConfigError as error:
+            click.echo(f"mlp: error: {error}", err=True)
+            sys.exit(EXIT_USAGE)
+        for diagnostic in outcome.diagnostics:
+            click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)), err=True)
+            click.echo(err=True)
+        if not outcome.ok:
+            failed = True
+            continue
+        for file in outcome.files:
+            if file.path in owners:
+                click.echo(f"mlp: error: {result.path} and {owners[file.path]} both emit {file.path}", err=True)
+                failed = True
+            owners[file.path] = result.path
+        emitted.extend(outcome.files)
+    if failed:
+        click.echo("mlp: nothing written: fix the errors above", err=True)
+        sys.exit(EXIT_FINDINGS)
+    directory = Path(output) if output else Path("mlp-out") / target
+    try:
+        written = write_files(directory, emitted)
+    except WriteError as error:
+        click.echo(f"mlp: error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for path in written:
+        click.echo(f"wrote {path.as_posix()}")
 
 
 def _plural(n: int, word: str) -> str:

@@ -1,0 +1,40 @@
+"""Deterministic YAML for generated files.
+
+Documents are built as plain data (dicts in the order they should appear)
+and dumped here: keys keep their insertion order, multi-line strings become
+literal block scalars (`|`), and anything that could be misread (`on`, `yes`,
+`1.0`, `: `) is quoted by the YAML library, not by string building.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump(document: dict, header: list[str] | None = None) -> str:
+    text = yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100_000,
+        indent=2,
+    )
+    comments = "".join(f"# {line}\n" for line in (header or []))
+    return comments + text

@@ -1,0 +1,57 @@
+"""`mlp compile`: lint, then emit files for a target, all or nothing.
+
+A pipeline with any error - a language error or a governance rule at error
+severity - is not compiled: orchestrators only ever receive pipelines that
+passed every check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from mlplang.api import LoadResult
+from mlplang.backends import backend_class
+from mlplang.backends.base import CompileUnit, EmittedFile
+from mlplang.compiler.lineage import Lineage
+from mlplang.config import ConfigError, LintConfig
+from mlplang.diagnostics.model import Diagnostic, has_errors
+from mlplang.lint import lint
+
+
+@dataclass
+class CompileOutcome:
+    files: list[EmittedFile] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def backend_for(target: str, config: LintConfig, overrides: dict | None = None):
+    cls = backend_class(target)
+    settings = {**config.targets.get(target, {}), **(overrides or {})}
+    try:
+        options = cls.options_type.model_validate(settings)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"invalid options for target {target}: {problems}") from error
+    return cls(options)
+
+
+def compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None = None) -> CompileOutcome:
+    outcome = CompileOutcome(diagnostics=lint(result, config))
+    if not outcome.ok:
+        return outcome
+    backend = backend_for(target, config, overrides)
+    for pipeline in result.pipelines:
+        graph = result.graph(pipeline)
+        unit = CompileUnit(pipeline, graph, Lineage(pipeline, graph), result.path)
+        emitted = backend.compile(unit)
+        outcome.files.extend(emitted.files)
+        outcome.diagnostics.extend(emitted.diagnostics)
+    if not outcome.ok:
+        outcome.files = []
+    return outcome
