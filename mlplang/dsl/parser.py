@@ -11,6 +11,7 @@ diagnostic.
 
 from __future__ import annotations
 
+import copy
 import functools
 import gc
 import threading
@@ -28,6 +29,9 @@ from mlplang.source import SourceFile
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "mlp.lark"
 MAX_ERRORS = 50
+# Error callbacks of any kind (most are silent skips of a cascade) before the
+# parse gives up: bounds the time spent on a file that is mostly junk.
+MAX_RECOVERIES = 5000
 
 _lock = threading.Lock()
 _builder = SyntaxTreeBuilder()
@@ -128,9 +132,27 @@ def _literal_of() -> dict[str, str]:
     return result
 
 
+@functools.cache
+def _keyword_types() -> frozenset[str]:
+    """Terminals that are words the NAME pattern also matches (`out`, `step`, `not`, ...)."""
+    return frozenset(name for name, text in _literal_of().items() if text.isidentifier())
+
+
 def _terminal_of(literal: str) -> str | None:
     """The terminal name Lark gave a fixed string (`==` is anonymous)."""
     return next((name for name, text in _literal_of().items() if text == literal), None)
+
+
+def _dry_copy(parser):
+    """A copy of an interactive parser for trying tokens: reductions build no
+    syntax tree (so they report nothing twice) and the values already on the
+    stack are shared, not deep-copied (Lark's deep copy of a Token drops its
+    end position, and copying the whole stack per trial is slow)."""
+    trial = parser.copy(deepcopy_values=False)
+    conf = copy.copy(trial.parser_state.parse_conf)
+    conf.callbacks = {}
+    trial.parser_state.parse_conf = conf
+    return trial
 
 
 class _Recovery:
@@ -145,15 +167,33 @@ class _Recovery:
         self.count = 0
         self.eof_reported = False
         self.error_line = -1
+        self.recoveries = 0
 
     def __call__(self, error: UnexpectedInput) -> bool:
         if self.count >= MAX_ERRORS:
+            return False
+        self.recoveries += 1
+        if self.recoveries > MAX_RECOVERIES:
+            self._give_up(error)
             return False
         if isinstance(error, UnexpectedCharacters):
             return self._bad_character(error)
         if isinstance(error, UnexpectedToken):
             return self._bad_token(error)
         return False
+
+    def _give_up(self, error: UnexpectedInput) -> None:
+        """Stop after too many silent skips: a 10 MB run of `}` or of bad bytes
+        would otherwise be skipped one token at a time (tens of microseconds each)."""
+        if isinstance(error, UnexpectedToken):
+            at_end = error.token.type == "$END"
+            start = len(self.text) if at_end else error.token.start_pos
+        else:
+            start = error.pos_in_stream
+        self._report(
+            codes.SYNTAX_ERROR, "too many syntax errors: the rest of the file is not checked", start, start,
+            label="parsing stopped here", help="fix the errors above and check again",
+        )
 
     # ---- lexer errors --------------------------------------------------------
 
@@ -226,6 +266,8 @@ class _Recovery:
     def _bad_token(self, error: UnexpectedToken) -> bool:
         token = error.token
         parser = error.interactive_parser
+        if self._keyword_as_name(token, parser):
+            return True
         at_end = token.type == "$END"
         cascade = self.deleted_end >= 0 and not self.text[self.deleted_end:token.start_pos if not at_end else None].strip()
         # At most one syntax error per line: a second one is nearly always a
@@ -249,6 +291,21 @@ class _Recovery:
         if at_end:
             return False
         self.deleted_end = token.end_pos
+        return True
+
+    def _keyword_as_name(self, token: Token, parser) -> bool:
+        """Read a keyword as the name it is used as (`{ a = 1, out = 2 }`).
+
+        LALR merges the states after a value or a separator across every rule,
+        so the contextual lexer there also expects item keywords and reads
+        `out` as one; a keyword followed by what follows a name (`=`, `.`, ...)
+        where the parser takes a name is that name, not a mistake."""
+        if token.type not in _keyword_types() or "NAME" not in parser.accepts():
+            return False
+        rest = self.text[token.end_pos:token.end_pos + 64].lstrip()
+        if rest[:1] not in _NOT_AFTER_KEYWORD:
+            return False
+        parser.feed_token(Token.new_borrow_pos("NAME", token.value, token))
         return True
 
     def _try_insert(self, error: UnexpectedToken) -> list[Token] | None:
@@ -276,7 +333,7 @@ class _Recovery:
                 if terminal == "LBRACE" and error.token.type not in _ITEM_KEYWORD_TYPES:
                     continue  # only `pipeline p` + newline + `step ...` needs a `{`; elsewhere it misleads
                 candidate = Token.new_borrow_pos(terminal, _TOKEN_TEXT[terminal], error.token)
-                trial = base.copy()
+                trial = _dry_copy(base)
                 try:
                     trial.feed_token(candidate)
                 except UnexpectedInput:

@@ -26,6 +26,7 @@ _LONG_FORMS = {
     "param": ("params", "parameter", "parameters"),
 }
 _RAW_TOKEN = re.compile(rf"(\$?)\$\{{({_IDENT})\.({_IDENT})\}}")
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")
 
 
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
@@ -168,11 +169,13 @@ def _dedent_chunks(body: str, offset: int) -> list[tuple[str, int]]:
         body, offset = body[2:], offset + 2
     elif body.startswith("\n"):
         body, offset = body[1:], offset + 1
-    lines = body.splitlines(keepends=True)
+    # Lines end at "\n" only, as in the lexer and `SourceFile`: `str.splitlines`
+    # would also split at \f, \x1c or \u2028 and dedent or drop text after them.
+    lines = _LINES.findall(body)
     indents = []
     for line in lines:
         stripped = line.lstrip(" \t")
-        if stripped.strip():
+        if stripped.rstrip("\r\n"):
             indents.append(line[: len(line) - len(stripped)])
     common = indents[0] if indents else ""
     for indent in indents[1:]:
@@ -181,10 +184,11 @@ def _dedent_chunks(body: str, offset: int) -> list[tuple[str, int]]:
     chunks: list[tuple[str, int]] = []
     position = offset
     for line in lines:
-        if line.strip():
+        content = line.rstrip("\r\n")
+        if content.strip(" \t"):
             chunks.append((line[len(common):], position + len(common)))
         else:
-            newline = line[len(line.rstrip("\r\n")):]
+            newline = line[len(content):]
             if newline:
                 chunks.append((newline, position + len(line) - len(newline)))
         position += len(line)

@@ -3,6 +3,7 @@ transformer: no intermediate parse tree, which is 1.3-3x faster)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from lark import Token, Transformer
@@ -121,19 +122,29 @@ class SyntaxTreeBuilder(Transformer):
             value = float(digits) if match else 0
         if not unit:
             return ast.NumberLit(value, text, span)
-        if unit in DURATION_UNITS:
-            return ast.DurationLit(value * DURATION_UNITS[unit], text, span)
-        if unit in SIZE_UNITS:
-            return ast.SizeLit(int(value * SIZE_UNITS[unit]), text, span)
+        factor = DURATION_UNITS.get(unit) or SIZE_UNITS.get(unit)
+        if factor is not None:
+            scaled = value * factor
+            if isinstance(scaled, float) and not math.isfinite(scaled):  # `1e999s`, `1e300Ti`
+                return self._number_error(f"`{text}` is too large", span, "too large",
+                                          "write a number below 1e308")
+            if unit in DURATION_UNITS:
+                return ast.DurationLit(scaled, text, span)
+            return ast.SizeLit(int(scaled), text, span)
+        return self._number_error(
+            f"unknown unit `{unit}` in `{text}`", span, "unknown unit",
+            "durations use s, m, h, d (e.g. `90s`, `3h`); sizes use Ki, Mi, Gi, Ti or K, M, G, T (e.g. `512Mi`)",
+        )
+
+    def _number_error(self, message: str, span: Span, label: str, help: str):
         self.context.diagnostics.append(
             Diagnostic(
                 code=codes.INVALID_NUMBER.code,
                 severity=Severity.ERROR,
-                message=f"unknown unit `{unit}` in `{text}`",
+                message=message,
                 span=span,
-                label="unknown unit",
-                help="durations use s, m, h, d (e.g. `90s`, `3h`); sizes use Ki, Mi, Gi, Ti "
-                "or K, M, G, T (e.g. `512Mi`)",
+                label=label,
+                help=help,
             )
         )
         return ast.ErrorValue(span)
