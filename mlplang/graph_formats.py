@@ -1,7 +1,8 @@
 """`mlp graph` output: the task graph as JSON, Mermaid or Graphviz dot.
 
-All three list nodes in declaration order and edges in a stable order, so the
-output can be kept as a golden file or diffed in review.
+All three list nodes by kind (sources, steps, gates, monitors), each kind in
+declaration order, and edges in a stable order, so the output can be kept as
+a golden file or diffed in review.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Two networkx graphs, both built once from the IR and never mutated after:
   (data, after, gate, watch, condition) - what runs after what;
 - the *artifact graph*: every artifact (a source or `step.output`) with an
   edge from each input of a step to each of its outputs - what derives from what.
-All listings come out in declaration order so every consumer is deterministic.
+All listings come out in a fixed order - sources, steps, gates, monitors, each
+in declaration order - so every consumer is deterministic.
 """
 
 from __future__ import annotations

