@@ -171,6 +171,10 @@ class PipelineGraph:
     def artifact_ids(self) -> list[str]:
         return sorted(self._artifacts.nodes, key=lambda a: (self._order.get(a.split(".")[0], 0), a))
 
+    def artifact_order(self) -> list[str]:
+        """Every artifact, each after all it derives from."""
+        return list(nx.topological_sort(self._artifacts))
+
     def artifact_parents(self, artifact_id: str) -> list[str]:
         if artifact_id not in self._artifacts:
             return []

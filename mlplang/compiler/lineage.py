@@ -68,12 +68,28 @@ class Lineage:
     def pii_sources(self, artifact_id: str) -> list[str]:
         """Sources whose PII columns reach `artifact_id`."""
         held = self.pii(artifact_id)
-        return [s for s in self.graph.upstream_sources(artifact_id) if held & set(self._sources[s].pii)]
+        upstream = sorted(self._upstream_sources.get(artifact_id, frozenset()))
+        return [s for s in upstream if held & set(self._sources[s].pii)]
 
     # ---- provenance --------------------------------------------------------------
 
+    @cached_property
+    def _upstream_sources(self) -> dict[str, frozenset[str]]:
+        """Artifact -> the sources it derives from, in one pass over the
+        artifact graph (asking networkx per artifact is quadratic on chains)."""
+        result: dict[str, frozenset[str]] = {}
+        for artifact in self.graph.artifact_order():
+            if artifact in self._sources:
+                result[artifact] = frozenset((artifact,))
+                continue
+            found: set[str] = set()
+            for parent in self.graph.artifact_parents(artifact):
+                found |= result.get(parent, frozenset())
+            result[artifact] = frozenset(found)
+        return result
+
     def sources_of(self, artifact_id: str) -> list[ir.Source]:
-        return [self._sources[s] for s in self.graph.upstream_sources(artifact_id)]
+        return [self._sources[s] for s in sorted(self._upstream_sources.get(artifact_id, frozenset()))]
 
     # ---- metrics about a model -------------------------------------------------------
 
