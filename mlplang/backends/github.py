@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
-from mlplang.backends.base import Backend, BackendOptions, BackendResult, CompileUnit, EmittedFile, header_lines
+from mlplang.backends.base import (
+    Backend, BackendOptions, BackendResult, CompileUnit, EmittedFile, header_lines, ignored, unsupported,
+)
 from mlplang.backends.conditions import check_spec, condition_text, metric_artifacts, params_read
 from mlplang.backends.runtime import program_source
 from mlplang.backends.shell import (
@@ -40,6 +42,8 @@ UPLOAD = ("actions/upload-artifact@330a01c490aca151604b8cf639adc76d48f6c5d4", "v
 DOWNLOAD = ("actions/download-artifact@634f93cb2916e3fdff6788551b99b062d0335ce0", "v5.0.0")
 INPUT_TYPES = {"int": "number", "float": "number", "str": "string", "bool": "boolean"}
 RETRY_DELAY_SECONDS = 10
+HOSTED_JOB_LIMIT_SECONDS = 6 * 3600
+"""GitHub-hosted runners stop a job after 6 hours."""
 PLAIN_RUNNER = "ubuntu-latest"
 MARKER = ".mlp-artifact"
 """Uploaded beside each output so the artifact's root is the step's folder."""
@@ -90,7 +94,7 @@ class GitHubBackend(Backend):
     options_type = GitHubOptions
 
     def compile(self, unit: CompileUnit) -> BackendResult:
-        result = BackendResult()
+        result = BackendResult(diagnostics=list(self.limits(unit)))
         pipeline = unit.pipeline
         header = header_lines(unit.source_path)
         workflow = self.pipeline_workflow(unit)
@@ -101,6 +105,47 @@ class GitHubBackend(Backend):
                 EmittedFile(f"{pipeline.name}-{monitor.name}.yml", _annotate_pins(dump(document, header)))
             )
         return result
+
+    # ---- what GitHub Actions cannot express ---------------------------------------------
+
+    def limits(self, unit: CompileUnit):
+        pipeline = unit.pipeline
+        for task in (*pipeline.steps, *pipeline.monitors):
+            resources = task.resources
+            if resources is not None and (resources.cpu is not None or resources.memory is not None
+                                          or resources.gpu_type is not None):
+                unused = [n for n, v in (("cpu", resources.cpu), ("memory", resources.memory),
+                                         ("gpu_type", resources.gpu_type)) if v is not None]
+                yield ignored(
+                    f"GitHub Actions picks runners by label: {', '.join(f'`{n}`' for n in unused)} "
+                    f"of `{task.name}` are not enforced",
+                    resources.span, label="not enforced by GitHub Actions",
+                    help="choose runners that are big enough with `[tool.mlp.github] runs-on` "
+                    "(or `gpu-runner-group` / `gpu-runs-on` for GPU steps)",
+                )
+            hosted = not (resources and resources.gpu) and all(
+                label.startswith(("ubuntu-", "windows-", "macos-")) for label in self.options.runs_on)
+            if task.timeout and task.timeout > HOSTED_JOB_LIMIT_SECONDS and hosted:
+                yield ignored(
+                    f"GitHub-hosted runners stop a job after 6 hours; `{task.name}` asks for "
+                    f"{task.timeout // 3600}h",
+                    task.name_span,
+                    label="capped at 6 hours on GitHub-hosted runners",
+                    help="run it on a self-hosted runner (`[tool.mlp.github] runs-on`) or split the step",
+                )
+        scheduled = [(pipeline.schedule, "the pipeline", _params_read_by(pipeline.steps, pipeline.gates))]
+        scheduled += [(m.schedule, f"monitor `{m.name}`", _params_read_by((m,), ())) for m in pipeline.monitors]
+        for schedule, what, names in scheduled:
+            if schedule is None:
+                continue
+            for name in names:
+                param = pipeline.param(name)
+                if param is not None and param.default is None:
+                    yield unsupported(
+                        f"{what} runs on a schedule but reads param `{name}`, which has no default",
+                        param.span, label="no default for scheduled runs",
+                        help="scheduled workflow runs have no inputs: give the param a default",
+                    )
 
     # ---- the pipeline workflow --------------------------------------------------------
 
@@ -488,6 +533,31 @@ class GitHubBackend(Backend):
             "concurrency": {"group": f"mlp-{pipeline.name}-{monitor.name}", "cancel-in-progress": False},
             "jobs": jobs,
         }
+
+
+def _params_read_by(tasks, gates) -> list[str]:
+    """Pipeline params that tasks (commands, env, `when`) and gates read."""
+    names: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in names:
+            names.append(name)
+
+    for task in tasks:
+        for parameter in task.parameters:
+            if isinstance(parameter.value, ir.ParamRef):
+                add(parameter.value.name)
+        for variable in task.env:
+            if isinstance(variable.value, ir.ParamRef):
+                add(variable.value.name)
+        conditions = [task.when] if getattr(task, "when", None) is not None else []
+        conditions += [r.condition for r in getattr(task, "requires", ())]
+        for name in params_read(conditions):
+            add(name)
+    for gate in gates:
+        for name in params_read([r.condition for r in gate.requires]):
+            add(name)
+    return names
 
 
 def _scalar_text(value) -> str:

@@ -31,7 +31,7 @@ from mlplang.backends.base import EmittedFile
 from mlplang.backends.writer import write_files
 from mlplang.compile import compile_result
 from mlplang.compiler.graph import NodeKind
-from mlplang.config import find_config
+from mlplang.config import LintConfig, find_config
 from mlplang.diagnostics.render import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,11 +199,12 @@ def test_files_start_with_the_generated_header(program, emitted):
 
 @pytest.mark.parametrize("program", [display(p) for p in PROGRAMS])
 def test_programs_lint_clean(program):
-    """The backend test programs are good practice: no warning either."""
+    """The backend test programs are good practice: no lint warning either
+    (MLP502, a setting GitHub does not use such as `cpu`, is about the target)."""
     path = ROOT / program
     result = load_text(path.read_bytes(), program, path)
     outcome = compile_result(result, "github", find_config(path))
-    assert [f"{d.code} {d.message}" for d in outcome.diagnostics] == []
+    assert [f"{d.code} {d.message}" for d in outcome.diagnostics if d.code != "MLP502"] == []
 
 
 # ---- golden files ------------------------------------------------------------------------------------
@@ -323,3 +324,41 @@ def test_every_option_is_documented():
     assert "[tool.mlp.github]" in page
     for name, option in GitHubOptions.model_fields.items():
         assert f"{option.alias or name} = " in page, f"[tool.mlp.github] `{option.alias or name}` is not documented"
+
+
+# ---- what GitHub Actions cannot express --------------------------------------------------------
+
+_LIMITS_PROGRAM = """
+pipeline limits {{
+  owner = "ml@acme.example"
+  {schedule}
+  param region: str
+  source raw: Dataset {{ uri = "s3://acme/raw/", version = "1" }}
+  step train {{
+    image = "ghcr.io/acme/t:1@sha256:{digest}"
+    run   = "python train.py --in ${{in.data}} --region ${{param.region}} --out ${{out.model}}"
+    in  data: Dataset = raw
+    out model: Model
+    resources {{ cpu = 8, memory = 32Gi }}
+    timeout = 8h
+  }}
+}}
+"""
+
+
+def _limits(schedule: str) -> list:
+    text = _LIMITS_PROGRAM.format(schedule=schedule, digest="a" * 64)
+    result = load_text(text, "limits.mlp")
+    return compile_result(result, "github", LintConfig()).diagnostics
+
+
+def test_unenforced_resources_and_the_hosted_time_limit_are_warnings():
+    found = [d for d in _limits("") if d.code.startswith("MLP50")]
+    assert [(d.code, d.severity.value) for d in found] == [("MLP502", "warning"), ("MLP502", "warning")]
+    assert "`cpu`, `memory` of `train` are not enforced" in found[0].message
+    assert "6 hours" in found[1].message
+
+
+def test_a_scheduled_pipeline_needs_defaults_for_the_params_it_reads():
+    found = [d for d in _limits('schedule = cron("0 2 * * *")') if d.code == "MLP501"]
+    assert len(found) == 1 and "param `region`" in found[0].message and found[0].span.line == 5

@@ -14,29 +14,15 @@ from collections.abc import Callable, Iterator
 from mlplang.backends.airflow.names import TASK_SUFFIXES, monitor_dag_id, monitor_params
 from mlplang.backends.airflow.options import AirflowOptions
 from mlplang.backends.base import CompileUnit
+from mlplang.backends.base import ignored as _ignored
+from mlplang.backends.base import unsupported as _unsupported
 from mlplang.compiler import ir
-from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic
-from mlplang.source import Span
 
 MAX_ID = 250
 """Airflow's limit for Dag and task ids."""
 MAX_TAG = 100
 MAX_ASSET_URI = 1500
-
-
-def _unsupported(message: str, span: Span, label: str = "", help: str | None = None,
-                 notes: tuple[str, ...] = ()) -> Diagnostic:
-    code = codes.UNSUPPORTED_ON_TARGET
-    return Diagnostic(code=code.code, severity=code.severity, message=message, span=span, label=label,
-                      help=help, notes=notes)
-
-
-def _ignored(message: str, span: Span, label: str = "", help: str | None = None,
-             notes: tuple[str, ...] = ()) -> Diagnostic:
-    code = codes.IGNORED_ON_TARGET
-    return Diagnostic(code=code.code, severity=code.severity, message=message, span=span, label=label,
-                      help=help, notes=notes)
 
 
 def _tasks(pipeline: ir.Pipeline) -> list[ir.Task]:

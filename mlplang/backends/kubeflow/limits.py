@@ -10,30 +10,14 @@ import math
 from collections.abc import Callable, Iterator
 
 from mlplang.backends.base import CompileUnit
+from mlplang.backends.base import ignored as _ignored
+from mlplang.backends.base import unsupported as _unsupported
 from mlplang.backends.kubeflow.options import KubeflowOptions
 from mlplang.backends.kubeflow.spec import MAX_EXACT_INT, image_problem, label_value_problem
 from mlplang.compiler import ir
-from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic
-from mlplang.source import Span
 
 DOC = "docs/backends/kubeflow.md"
-
-
-def _diagnostic(code: codes.Code, message: str, span: Span, label: str = "", help: str | None = None,
-                notes: tuple[str, ...] = ()) -> Diagnostic:
-    return Diagnostic(code=code.code, severity=code.severity, message=message, span=span, label=label,
-                      help=help, notes=notes)
-
-
-def _unsupported(message: str, span: Span, label: str = "", help: str | None = None,
-                 notes: tuple[str, ...] = ()) -> Diagnostic:
-    return _diagnostic(codes.UNSUPPORTED_ON_TARGET, message, span, label, help, notes)
-
-
-def _ignored(message: str, span: Span, label: str = "", help: str | None = None,
-             notes: tuple[str, ...] = ()) -> Diagnostic:
-    return _diagnostic(codes.IGNORED_ON_TARGET, message, span, label, help, notes)
 
 
 def approvals(unit: CompileUnit, options: KubeflowOptions) -> Iterator[Diagnostic]:
