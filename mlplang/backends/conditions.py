@@ -83,3 +83,19 @@ def condition_text(condition: ir.Condition) -> str:
     if isinstance(condition, ir.NotCondition):
         return f"not ({condition_text(condition.operand)})"
     return operand_text(condition.operand)
+
+
+def task_params(task: ir.Task) -> list[str]:
+    """Pipeline params a step or monitor reads - through `${param.X}`, `env`,
+    `when` or its own `require`s - in first-use order."""
+    names: list[str] = []
+    refs = [p.value for p in task.parameters] + [v.value for v in task.env]
+    for value in refs:
+        if isinstance(value, ir.ParamRef) and value.name not in names:
+            names.append(value.name)
+    conditions = [task.when] if isinstance(task, ir.Step) and task.when is not None else []
+    conditions += [r.condition for r in getattr(task, "requires", ())]
+    for name in params_read(conditions):
+        if name not in names:
+            names.append(name)
+    return names

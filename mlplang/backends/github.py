@@ -28,7 +28,7 @@ from pydantic import Field
 from mlplang.backends.base import (
     Backend, BackendOptions, BackendResult, CompileUnit, EmittedFile, header_lines, ignored, unsupported,
 )
-from mlplang.backends.conditions import check_spec, condition_text, metric_artifacts, params_read
+from mlplang.backends.conditions import check_spec, condition_text, metric_artifacts, params_read, task_params
 from mlplang.backends.runtime import program_source
 from mlplang.backends.shell import (
     artifact_folder, artifact_path, command_text, heredoc_delimiter, input_location, input_var, output_var, param_var, quote,
@@ -536,27 +536,13 @@ class GitHubBackend(Backend):
 
 
 def _params_read_by(tasks, gates) -> list[str]:
-    """Pipeline params that tasks (commands, env, `when`) and gates read."""
+    """Pipeline params that tasks and gates read, in first-use order."""
     names: list[str] = []
-
-    def add(name: str) -> None:
+    for name in [n for task in tasks for n in task_params(task)] + [
+        n for gate in gates for n in params_read([r.condition for r in gate.requires])
+    ]:
         if name not in names:
             names.append(name)
-
-    for task in tasks:
-        for parameter in task.parameters:
-            if isinstance(parameter.value, ir.ParamRef):
-                add(parameter.value.name)
-        for variable in task.env:
-            if isinstance(variable.value, ir.ParamRef):
-                add(variable.value.name)
-        conditions = [task.when] if getattr(task, "when", None) is not None else []
-        conditions += [r.condition for r in getattr(task, "requires", ())]
-        for name in params_read(conditions):
-            add(name)
-    for gate in gates:
-        for name in params_read([r.condition for r in gate.requires]):
-            add(name)
     return names
 
 

@@ -5,27 +5,8 @@ from __future__ import annotations
 import re
 
 from mlplang.backends.airflow.pysource import Call, call
+from mlplang.backends.kubernetes import GPU_RESOURCE, cpu_quantity, memory_quantity  # noqa: F401 - re-exported
 from mlplang.compiler import ir
-
-GPU_RESOURCE = "nvidia.com/gpu"
-_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
-_DECIMAL = (("E", 10**18), ("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3))
-
-
-def cpu_quantity(cpu: float) -> str:
-    """Cores as a Kubernetes quantity: `8`, `500m`."""
-    millis = max(1, round(cpu * 1000))
-    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
-
-
-def memory_quantity(size: int) -> str:
-    """Bytes as a Kubernetes quantity, with the largest exact unit: `32Gi`, `4G`."""
-    for units in (_BINARY, _DECIMAL):
-        for suffix, factor in units:
-            if size >= factor and size % factor == 0:
-                return f"{size // factor}{suffix}"
-    return str(size)
-
 
 def resources(spec: ir.Resources) -> Call | None:
     """Requests equal to limits (the Guaranteed QoS class): a step gets what it

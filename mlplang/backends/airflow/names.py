@@ -23,14 +23,6 @@ def monitor_dag_id(pipeline: ir.Pipeline, monitor: ir.Monitor) -> str:
 
 def monitor_params(monitor: ir.Monitor) -> list[str]:
     """The pipeline params a monitor reads (its Dag's params), in first-use order."""
-    from mlplang.backends.conditions import params_read
+    from mlplang.backends.conditions import task_params
 
-    names: list[str] = []
-    refs = [p.value for p in monitor.parameters] + [v.value for v in monitor.env]
-    for value in refs:
-        if isinstance(value, ir.ParamRef) and value.name not in names:
-            names.append(value.name)
-    for name in params_read([r.condition for r in monitor.requires]):
-        if name not in names:
-            names.append(name)
-    return names
+    return task_params(monitor)

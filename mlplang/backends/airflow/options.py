@@ -9,11 +9,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from mlplang.backends.base import BackendOptions
+from mlplang.backends.kubernetes import is_label_key
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 
 class AirflowOptions(BackendOptions):
@@ -62,6 +61,6 @@ class AirflowOptions(BackendOptions):
     @field_validator("gpu_node_label")
     @classmethod
     def _label(cls, value: str) -> str:
-        if not _LABEL_KEY.fullmatch(value) or len(value.rpartition("/")[2]) > 63:
+        if not is_label_key(value):
             raise ValueError(f"{value!r} is not a Kubernetes label key")
         return value

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import mlplang
 from mlplang.backends.base import Backend, BackendResult, CompileUnit, EmittedFile, header_lines
-from mlplang.backends.conditions import check_spec, condition_text, metric_artifacts, params_read
+from mlplang.backends.conditions import check_spec, condition_text, metric_artifacts, params_read, task_params
 from mlplang.backends.kubeflow import spec, transport
 from mlplang.backends.kubeflow.builder import Importer, SpecBuilder, Task
 from mlplang.backends.kubeflow.limits import check_limits
@@ -344,15 +344,7 @@ def parameter_definition(param: ir.Param) -> dict:
 
 def monitor_params(monitor: ir.Monitor) -> list[str]:
     """The pipeline params a monitor reads, in first-use order."""
-    names: list[str] = []
-    refs = [p.value for p in monitor.parameters] + [v.value for v in monitor.env]
-    for value in refs:
-        if isinstance(value, ir.ParamRef) and value.name not in names:
-            names.append(value.name)
-    for name in params_read([r.condition for r in monitor.requires]):
-        if name not in names:
-            names.append(name)
-    return names
+    return task_params(monitor)
 
 
 def scalar_text(value: ir.Scalar) -> str:

@@ -8,14 +8,13 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from mlplang.backends.base import BackendOptions
+from mlplang.backends.kubernetes import is_label_key
 from mlplang.backends.kubeflow.spec import image_problem
 
 CHECKER_IMAGE = "python:3.12-slim@sha256:cb4ce0eca1043b8d528dc75e658ef840ebfdc3fa73db28d5172fdbaa2969de8d"
 """The image of the tasks mlp adds (condition checks, approvals): they need
 only `bash` and `python3`. The same pinned image as `std/data`."""
 
-_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _RESOURCE_NAME = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
                             r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _PIPELINE_ROOT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s{}]+")
@@ -48,7 +47,7 @@ class KubeflowOptions(BackendOptions):
     @field_validator("gpu_node_label")
     @classmethod
     def _label(cls, value: str) -> str:
-        if not _LABEL_KEY.fullmatch(value) or len(value.rpartition("/")[2]) > 63:
+        if not is_label_key(value):
             raise ValueError(f"{value!r} is not a Kubernetes label key")
         return value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from mlplang.backends.kubernetes import cpu_quantity, memory_quantity
 from mlplang.compiler import ir
 from mlplang.compiler.images import InvalidImage, parse_image
 
@@ -28,8 +29,6 @@ MAX_EXACT_INT = 2**53
 
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
-_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
-_DECIMAL = (("E", 10**18), ("P", 10**15), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3))
 
 
 def artifact_type(kind: str) -> dict:
@@ -81,23 +80,6 @@ that Kubeflow or Argo could evaluate (the tests scan for it)."""
 
 
 # ---- resources --------------------------------------------------------------------------
-
-
-def cpu_quantity(cpu: float) -> str:
-    """Cores as a Kubernetes quantity: `8`, `500m`."""
-    millis = max(1, round(cpu * 1000))
-    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
-
-
-def memory_quantity(size: int) -> str:
-    """Bytes as a Kubernetes quantity in the exact unit giving the smallest
-    number: `32Gi`, `4G` (not `3906250Ki`, though 4G is a multiple of 1024)."""
-    candidates = [(size // factor, suffix) for suffix, factor in (*_BINARY, *_DECIMAL)
-                  if size >= factor and size % factor == 0]
-    if not candidates:
-        return str(size)
-    number, suffix = min(candidates, key=lambda c: c[0])
-    return f"{number}{suffix}"
 
 
 def resources(spec: ir.Resources, gpu_resource: str) -> dict | None:
