@@ -205,6 +205,18 @@ def explain(code: str) -> None:
         click.echo(entry.explanation)
 
 
+@main.command()
+@click.option("--stdio", is_flag=True, default=True, help="Talk over standard input/output (the default and only transport).")
+def lsp(stdio: bool) -> None:
+    """Run the language server (for editors) over standard input/output."""
+    try:
+        from mlplang.lsp.server import main as serve
+    except ImportError as error:
+        click.echo(f"mlp: error: `mlp lsp` needs the `lsp` extra (pip install 'mlplang[lsp]'): {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    serve()
+
+
 def _target_choices() -> list[str]:
     from mlplang.backends import available
 
@@ -274,6 +286,79 @@ def compile_command(paths: tuple[str, ...], target: str, output: str | None, con
         sys.exit(EXIT_USAGE)
     for path in written:
         click.echo(f"wrote {path.as_posix()}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 and list the files that would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Change nothing; print a unified diff; exit 1 if any.")
+def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Format FILES (or directories of .mlp files) in the canonical layout.
+
+    Files are rewritten in place unless --check or --diff is given. A file
+    with syntax errors is never changed: its errors are printed (exit 1)."""
+    import difflib
+    import os
+    import tempfile
+
+    from mlplang.api import FileReadError
+    from mlplang.compiler.modules import read_source
+    from mlplang.diagnostics.model import has_errors
+    from mlplang.diagnostics.render import render
+    from mlplang.formatter import FormatError, format_text
+
+    unreadable = findings = False
+    changed: list[Path] = []
+    for file in expand_paths(paths):
+        try:
+            source, read_diagnostics = read_source(file)
+        except FileReadError as error:
+            click.echo(f"mlp: error: cannot read {error}", err=True)
+            unreadable = True
+            continue
+        try:
+            if has_errors(read_diagnostics):
+                raise FormatError(read_diagnostics)
+            formatted = format_text(source.text, source.path)
+        except FormatError as error:
+            for diagnostic in error.diagnostics:
+                click.echo(render(diagnostic, source))
+                click.echo()
+            click.echo(f"mlp: {source.path}: not formatted: fix the syntax errors first", err=True)
+            findings = True
+            continue
+        if formatted == source.text:
+            continue
+        changed.append(file)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(
+                source.text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                fromfile=f"{source.path} (original)", tofile=f"{source.path} (formatted)",
+            )), nl=False)
+        elif check_only:
+            click.echo(f"would reformat {source.path}")
+        else:
+            handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                    out.write(formatted)
+                if file.exists():
+                    os.chmod(temporary, file.stat().st_mode & 0o7777)
+                os.replace(temporary, file)
+            except OSError as error:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+                click.echo(f"mlp: error: cannot write {file}: {error.strerror or error}", err=True)
+                unreadable = True
+                continue
+            click.echo(f"reformatted {source.path}")
+    verb = "would be reformatted" if check_only or show_diff else "reformatted"
+    click.echo(f"{_plural(len(changed), 'file')} {verb}", err=True)
+    if unreadable:
+        sys.exit(EXIT_USAGE)
+    if findings or ((check_only or show_diff) and changed):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_CLEAN)
 
 
 def _plural(n: int, word: str) -> str:
