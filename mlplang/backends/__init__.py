@@ -4,8 +4,10 @@ it is registered here by name and imported lazily, when a compile asks for it.""
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from mlplang.backends.base import Backend
+if TYPE_CHECKING:  # the registry is read at CLI start-up: keep it free of heavy imports
+    from mlplang.backends.base import Backend
 
 # target name -> "module:class" of the backend
 BACKENDS: dict[str, str] = {
