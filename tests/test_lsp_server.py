@@ -152,7 +152,7 @@ async def test_hover(client: LanguageClient, fraud: Path):
     assert "from template `check_schema` (std/data.mlp)" in templated
     source = await hover("= transactions", 3)
     assert "source `transactions: Dataset`" in source and "`card_number`" in source
-    raw = await hover("in  raw:", 5)  # an input still holds the source's PII
+    raw = await hover("in raw:", 4)  # an input still holds the source's PII
     assert "`email`" in raw
 
 
@@ -200,7 +200,7 @@ async def test_definition_and_references(client: LanguageClient, fraud: Path):
 async def test_completion(client: LanguageClient, tmp_path: Path):
     path = tmp_path / "lsp_e2e_complete.mlp"
     base = EXAMPLE.read_text(encoding="utf-8")
-    marker = "    cache   = false\n"
+    marker = "    cache = false\n"
     cases = {
         "    in extra: Model = train.": ({"model", "metrics"}, set()),
         "    in extra: ": (set(), set()),
