@@ -326,3 +326,13 @@ def test_cli_unreadable(tmp_path):
     result = CliRunner().invoke(main, ["fmt", str(tmp_path / "missing.mlp")])
     assert result.exit_code == 2
     assert "missing.mlp" in result.output
+
+
+def test_shipped_sources_are_in_the_canonical_layout():
+    """The examples and the standard library are what users copy: keep them formatted."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted([*(root / "examples").rglob("*.mlp"), *(root / "mlplang" / "stdlib").glob("*.mlp")])
+    assert files
+    unformatted = [str(f.relative_to(root)) for f in files
+                   if format_text(f.read_text(encoding="utf-8"), str(f)) != f.read_text(encoding="utf-8")]
+    assert not unformatted, f"run `mlp fmt` on: {unformatted}"
