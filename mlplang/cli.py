@@ -51,12 +51,17 @@ def main() -> None:
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given; directories expand to the .mlp files below them."""
+    """Files as given; directories expand to the .mlp files below them. A
+    directory with none is a usage error (exit 2), not a silent success."""
     result: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            result.extend(sorted(p for p in path.rglob("*.mlp") if p.is_file()))
+            found = sorted(p for p in path.rglob("*.mlp") if p.is_file())
+            if not found:
+                click.echo(f"mlp: error: no .mlp files under {raw}", err=True)
+                sys.exit(EXIT_USAGE)
+            result.extend(found)
         else:
             result.append(path)
     return result
