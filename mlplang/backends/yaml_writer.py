@@ -17,8 +17,13 @@ class _Dumper(_Base):  # type: ignore[misc, valid-type]
     pass
 
 
+# YAML 1.1 parsers (ruamel, used by check-jsonschema) break lines at these too,
+# so a block scalar holding one would be misread: such text is double-quoted.
+_OTHER_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str):
-    if "\n" in value:
+    if "\n" in value and not any(c in value for c in _OTHER_LINE_BREAKS):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
