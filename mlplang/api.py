@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mlplang.compiler import ir
 from mlplang.compiler.graph import PipelineGraph
-from mlplang.compiler.lower import PipelineLowerer, check_template_definition
+from mlplang.compiler.lower import PipelineLowerer
+from mlplang.compiler.templates import check_template_definition
 from mlplang.compiler.modules import FileReadError, ModuleLoader, decode, read_source
 from mlplang.compiler.report import Reporter
 from mlplang.diagnostics import codes

@@ -524,8 +524,8 @@ class PipelineLowerer:
         # Scalar parameters left unbound (missing or invalid argument) are reported
         # above; the template's uses of them must not be reported again.
         unbound = {p for p, d in params.items() if d.type.name.value in ir.PARAM_TYPES and p not in bindings}
-        body = lower_template_body(template, bindings, self.r,
-                                   self._body_scope("template", params=bindings, unresolved_params=unbound))
+        scope = self._body_scope("template", params=bindings, unresolved_params=unbound)
+        body = lower_body(template.body, scope, self.r, lambda t: resolve_type(t, self.r))
         artifact_params = {p for p, d in params.items() if d.type.name.value not in ir.PARAM_TYPES}
         fields = self._task_fields(body, inputs, artifact_params, self._dedupe_outputs(body.outputs), bindings,
                                    decl.name, decl.span, "step", template.body, unbound)
@@ -566,37 +566,3 @@ class PipelineLowerer:
                            value.span, label=f"expected {declared}")
             return None
         return ir.LiteralValue(value=float(scalar) if declared == "float" else scalar, span=value.span)
-
-
-def lower_template_body(template: ast.TemplateDecl, bindings, r: Reporter, scope: BodyScope) -> Body:
-    return lower_body(template.body, scope, r, lambda t: resolve_type(t, r))
-
-
-def check_template_definition(template: ast.TemplateDecl, r: Reporter) -> None:
-    """Check a template on its own, so mistakes in unused templates are found too."""
-    _check_unique([p.name for p in template.params], "parameter", r)
-    bindings: dict[str, ir.LiteralValue | ir.ParamRef] = {}
-    artifact_params: set[str] = set()
-    for param in template.params:
-        type_name = param.type.name.value
-        if type_name in ir.PARAM_TYPES:
-            scalar = as_scalar(param.default) if param.default is not None else None
-            if param.default is not None and (scalar is None or not scalar_fits(type_name, scalar_type(scalar))):
-                r.add(codes.PARAM_DEFAULT_TYPE, f"default of parameter `{param.name.value}` is not {type_name}",
-                      param.default.span, labels=[Label(span=param.type.span, message="declared here")])
-            bindings[param.name.value] = ir.LiteralValue(value=scalar if scalar is not None else "", span=param.span)
-        else:
-            resolve_type(param.type, r)
-            artifact_params.add(param.name.value)  # even if its type is unknown: reported once, above
-            if param.default is not None:
-                r.add(codes.INVALID_VALUE, f"artifact parameter `{param.name.value}` cannot have a default",
-                      param.default.span)
-    scope = BodyScope(kind="template", conditions=ConditionScope(params={}, tasks={}), params=bindings,
-                      secrets=None, pipeline_params={})
-    body = lower_template_body(template, bindings, r, scope)
-    if body.command_literal is None:
-        r.add(codes.MISSING_ATTRIBUTE, f"template `{template.name.value}` has no `run` command",
-              template.name.span)
-    else:
-        outputs = {i.name.value for i in template.body if isinstance(i, ast.OutputDecl)}
-        lower_command(body.command_literal, artifact_params, outputs, bindings, r)
