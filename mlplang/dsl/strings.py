@@ -10,11 +10,14 @@ unchanged, so this module never touches it. `$${word.name}` writes a literal
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Severity
 from mlplang.dsl.ast import Interpolation, StringLit, StringPart, TextPart
-from mlplang.source import SourceFile
+from mlplang.source import SourceFile, Span
+
+_new_span = tuple.__new__
 
 NAMESPACES = ("in", "out", "param", "secret")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
@@ -66,13 +69,22 @@ def likely_namespace(word: str) -> str | None:
 
 
 class _Builder:
-    def __init__(self, source: SourceFile) -> None:
+    def __init__(self, source: SourceFile, line: int = 0) -> None:
         self.source = source
+        # A one-line string (`"..."`) has every part on `line`: spans need no lookup.
+        self.line = line
+        self.line_start = source._line_starts[line - 1] - 1 if line else 0
         self.parts: list[StringPart] = []
         self.text: list[str] = []
         self.text_start: int | None = None
         self.text_end = 0
         self.diagnostics: list[Diagnostic] = []
+
+    def span(self, start: int, end: int) -> Span:
+        if self.line:
+            return _new_span(Span, (self.source.path, self.line, start - self.line_start, self.line,
+                                    end - self.line_start, start, end))
+        return self.source.span(start, end)
 
     def add_text(self, text: str, start: int, end: int) -> None:
         if not text:
@@ -85,7 +97,7 @@ class _Builder:
     def flush(self) -> None:
         if self.text_start is not None:
             self.parts.append(
-                TextPart("".join(self.text), self.source.span(self.text_start, self.text_end))
+                TextPart("".join(self.text), self.span(self.text_start, self.text_end))
             )
         self.text = []
         self.text_start = None
@@ -102,7 +114,7 @@ class _Builder:
             name_start = start + 3 + len(namespace)
             self.parts.append(
                 Interpolation(
-                    namespace, name, self.source.span(start, end), self.source.span(name_start, end - 1)
+                    namespace, name, self.span(start, end), self.span(name_start, end - 1)
                 )
             )
             return
@@ -113,7 +125,7 @@ class _Builder:
                     code=codes.INTERPOLATION_TYPO.code,
                     severity=Severity.WARNING,
                     message=f"`${{{namespace}.{name}}}` is not an interpolation and is passed as text",
-                    span=self.source.span(start, end),
+                    span=self.span(start, end),
                     label=f"did you mean `${{{guess}.{name}}}`?",
                     help=f"interpolations are `${{in.X}}`, `${{out.X}}` and `${{param.X}}`; "
                     f"write `$${{{namespace}.{name}}}` if the text is intended",
@@ -124,14 +136,18 @@ class _Builder:
 
 def parse_string(raw: str, start: int, source: SourceFile) -> tuple[StringLit, list[Diagnostic]]:
     """Decode the token text `raw` (with its quotes) found at offset `start`."""
-    span = source.span(start, start + len(raw))
     if raw.startswith('"""'):
-        return _parse_triple(raw, start, span, source)
+        return _parse_triple(raw, start, source.span(start, start + len(raw)), source)
+    # A one-line string: every span is on the line of `start`.
+    line = bisect_right(source._line_starts, start)
+    column = start - source._line_starts[line - 1] + 1
+    span = _new_span(Span, (source.path, line, column, line, column + len(raw), start, start + len(raw)))
     body = raw[1:-1]
     if "\\" not in body and "$" not in body:  # the common case
-        parts = (TextPart(body, source.span(start + 1, start + 1 + len(body))),) if body else ()
+        parts = (TextPart(body, _new_span(Span, (source.path, line, column + 1, line, column + 1 + len(body),
+                                                  start + 1, start + 1 + len(body)))),) if body else ()
         return StringLit(parts, False, span), []
-    builder = _Builder(source)
+    builder = _Builder(source, line)
     offset = start + 1
     position = 0
     for match in _ESCAPED_TOKEN.finditer(body):
@@ -150,7 +166,7 @@ def parse_string(raw: str, start: int, source: SourceFile) -> tuple[StringLit, l
                     code=codes.INVALID_ESCAPE.code,
                     severity=Severity.ERROR,
                     message=f"unknown escape `\\{escape}` in a string",
-                    span=source.span(escape_start, escape_start + 2),
+                    span=builder.span(escape_start, escape_start + 2),
                     label="not an escape",
                     help='escapes are \\" \\\\ \\n \\t \\r; write `\\\\` for a backslash, '
                     'or use a raw """...""" string for shell text',

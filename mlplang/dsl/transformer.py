@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import re
 
-from lark import Token, Transformer
-
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Severity
 from mlplang.dsl import ast
 from mlplang.dsl.strings import parse_string
+from mlplang.dsl.tokens import TOKEN_TYPES
 from mlplang.source import SourceFile, Span
 
 MAX_DEPTH = 64
+_new_span = tuple.__new__  # Span(...) without the keyword-argument parsing
 
 _NUMBER = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)([A-Za-z]*)")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -36,37 +36,40 @@ class Context:
         self.too_deep_reported = False
 
 
-class SyntaxTreeBuilder(Transformer):
-    """One method per grammar rule. `context` is set for each parse."""
+class SyntaxTreeBuilder:
+    """One method per grammar rule, called with the rule's children (tokens
+    and nodes) by either parser. `context` is set for each parse."""
 
-    context: Context
+    def __init__(self) -> None:
+        self.context = Context(SourceFile.from_text("", "<idle>"))
 
     # ---- helpers -------------------------------------------------------
 
-    def _tok_span(self, token: Token) -> Span:
-        return Span(
-            self.context.path,
-            token.line,
-            token.column,
-            token.end_line,
-            token.end_column,
-            token.start_pos,
-            token.end_pos,
-        )
+    def _tok_span(self, token) -> Span:
+        return _new_span(Span, (self.context.path, token.line, token.column, token.end_line, token.end_column,
+                                token.start_pos, token.end_pos))
 
     def _span_of(self, item) -> Span:
-        return self._tok_span(item) if isinstance(item, Token) else item.span
+        return self._tok_span(item) if isinstance(item, TOKEN_TYPES) else item.span
 
     def _outer(self, children) -> Span:
-        first = self._span_of(children[0])
-        last = children[-1]
-        if last is children[0]:
-            return first
-        return first.to(self._span_of(last))
+        """The span from the first child's start to the last child's end."""
+        first, last = children[0], children[-1]
+        if isinstance(first, TOKEN_TYPES):
+            line, column, start = first.line, first.column, first.start_pos
+        else:
+            span = first.span
+            line, column, start = span.line, span.column, span.start
+        if isinstance(last, TOKEN_TYPES):
+            end_line, end_column, end = last.end_line, last.end_column, last.end_pos
+        else:
+            span = last.span
+            end_line, end_column, end = span.end_line, span.end_column, span.end
+        return _new_span(Span, (self.context.path, line, column, end_line, end_column, start, end))
 
     @staticmethod
     def _nodes(children) -> list:
-        return [c for c in children if not isinstance(c, Token)]
+        return [c for c in children if not isinstance(c, TOKEN_TYPES)]
 
     def _nested(self, node, children):
         """Track nesting depth; replace over-deep values with an ErrorValue."""
@@ -93,7 +96,7 @@ class SyntaxTreeBuilder(Transformer):
 
     def name(self, children):
         token = children[0]
-        return ast.Name(str(token), self._tok_span(token))
+        return ast.Name(token.value, self._tok_span(token))
 
     def dotted_name(self, children):
         return ast.Ref(tuple(children), self._outer(children))
@@ -104,14 +107,14 @@ class SyntaxTreeBuilder(Transformer):
 
     def string(self, children):
         token = children[0]
-        node, diagnostics = parse_string(str(token), token.start_pos, self.context.source)
+        node, diagnostics = parse_string(token.value, token.start_pos, self.context.source)
         if diagnostics:
             self.context.diagnostics.extend(diagnostics)
         return node
 
     def number(self, children):
         token = children[0]
-        text = str(token)
+        text = token.value
         span = self._tok_span(token)
         match = _NUMBER.fullmatch(text)
         digits, unit = (match.group(1), match.group(2)) if match else (text, "")
@@ -187,7 +190,7 @@ class SyntaxTreeBuilder(Transformer):
         return self._nested(node, (left, right))
 
     def comp_op(self, children):
-        return str(children[0])
+        return children[0].value
 
     def paren_expr(self, children):
         return children[1]
@@ -294,4 +297,4 @@ class SyntaxTreeBuilder(Transformer):
         return ast.ImportDecl(nodes[0], alias, self._outer(children))
 
     def start(self, children):
-        return [c for c in children if not isinstance(c, Token)]
+        return [c for c in children if not isinstance(c, TOKEN_TYPES)]

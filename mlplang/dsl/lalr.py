@@ -1,0 +1,171 @@
+"""The fast path of the parser: Lark's LALR tables driven by one tight loop.
+
+Most files have no syntax error. For them this module lexes with one regular
+expression and runs the shift/reduce loop over the tables that
+`mlplang.dsl.tablegen` exported from Lark, calling the same syntax-tree
+builder with the same children as Lark's inline transformer would. It does
+not import Lark, and it is several times cheaper per token than Lark's
+general-purpose lexer and parser.
+
+It gives up (returns None) at the first character or token the grammar does
+not accept; `mlplang.dsl.parser` then parses the file again with Lark and its
+error recovery, which reports every mistake. Its tokens are Lark's: the
+alternation tries terminals in Lark's order, and a word is a keyword where
+the parser state accepts that keyword, else a name, which is what Lark's
+contextual lexer does. A test checks that both paths build equal trees.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from bisect import bisect_right
+
+from mlplang.dsl import ast
+from mlplang.dsl.tokens import ITEM_KEYWORDS, Tok, item_keyword
+from mlplang.dsl.transformer import SyntaxTreeBuilder
+from mlplang.grammar import lalr_tables as tables
+from mlplang.source import SourceFile, Span
+
+_TOKENS = re.compile(tables.TOKEN_PATTERN)
+_KEYWORDS = tables.KEYWORDS
+_ITEM_WORDS = frozenset(ITEM_KEYWORDS)
+
+
+# How a reduction makes its value (see `_rules`).
+_SAME = 0  # the single child is the value: `?value: string`, `_item: _sep`
+_WRAP = 1  # a list of the single child, to splice into the parent: `_body_item: attribute`
+_BUILD = 2  # anything else: filter, splice, call the builder
+
+
+@functools.cache
+def _rules(builder: SyntaxTreeBuilder) -> tuple:
+    """RULES as (how, size, kept, expand_single, callback, origin), the builder's methods bound.
+
+    Most reductions are unit rules that only pass a value on (`expr` ->
+    `or_expr` -> ... -> `value` -> `string`); `how` lets the loop do those
+    without a call."""
+    result = []
+    for origin, size, kept, expand_single, method in tables.RULES:
+        callback = getattr(builder, method) if method else None
+        how = _BUILD
+        if size == 1 and callback is None:
+            if expand_single and kept in (None, ((0, False),)):
+                how = _SAME
+            elif not expand_single and kept == ((0, True),):
+                how = _SAME  # splicing one `_rule`'s list: that list
+            elif not expand_single and kept in (None, ((0, False),)):
+                how = _WRAP
+        result.append((how, size, kept, expand_single, callback, origin))
+    return tuple(result)
+
+
+def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comment]) -> list | None:
+    """The file's top-level items, or None at the first syntax error.
+
+    Comments are appended to `comments`; the builder may record diagnostics
+    in its context (bad escapes, unknown units), as with the Lark parser."""
+    text = source.text
+    path = source.path
+    line_starts = source._line_starts
+    actions = tables.ACTIONS
+    rules = _rules(builder)
+    keywords = _KEYWORDS
+    item_words = _ITEM_WORDS
+    accept = tables.ACCEPT
+
+    state_stack = [tables.START]
+    value_stack: list = []
+    state_actions = actions[tables.START]
+    for match in _TOKENS.finditer(text):
+        kind = match.lastgroup
+        if kind == "WS":
+            continue
+        start, end = match.span()
+        line = bisect_right(line_starts, start)
+        column = start - line_starts[line - 1] + 1
+        if kind == "COMMENT":
+            comments.append(ast.Comment(text[start:end], Span(path, line, column, line, column + end - start,
+                                                              start, end)))
+            continue
+        value = text[start:end]
+        end_line, end_column = line, column + end - start
+        if kind == "NAME":
+            keyword = keywords.get(value)
+            if keyword is not None:
+                if keyword in state_actions:
+                    kind = keyword
+                elif value in item_words:
+                    kind = item_keyword(text, start, end) or kind
+        elif kind == "LONG_STRING":
+            end_line = bisect_right(line_starts, end)
+            end_column = end - line_starts[end_line - 1] + 1
+        elif kind == "__INVALID":
+            return None
+        token = Tok(kind, value, start, end, line, column, end_line, end_column)
+        while True:
+            action = state_actions.get(kind)
+            if action is None:
+                return None
+            if action >= 0:
+                state_stack.append(action)
+                value_stack.append(token)
+                state_actions = actions[action]
+                break
+            how, size, kept, expand_single, callback, origin = rules[-action - 1]
+            if how == _SAME:
+                state = state_stack[-1] = actions[state_stack[-2]][origin]
+            elif how == _WRAP:
+                value_stack[-1] = [value_stack[-1]]
+                state = state_stack[-1] = actions[state_stack[-2]][origin]
+            else:
+                if size:
+                    children = value_stack[-size:]
+                    del value_stack[-size:]
+                    del state_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(_reduce(children, kept, expand_single, callback))
+                state = actions[state_stack[-1]][origin]
+                state_stack.append(state)
+            state_actions = actions[state]
+
+    while True:  # end of input: reduce until the start rule is complete
+        action = state_actions.get("$END")
+        if action is None or action >= 0:
+            return None
+        _, size, kept, expand_single, callback, origin = rules[-action - 1]
+        if size:
+            children = value_stack[-size:]
+            del value_stack[-size:]
+            del state_stack[-size:]
+        else:
+            children = []
+        value_stack.append(_reduce(children, kept, expand_single, callback))
+        goto = actions[state_stack[-1]][origin]
+        state_stack.append(goto)
+        if goto == accept:
+            return value_stack[-1]
+        state_actions = actions[goto]
+
+
+def _reduce(children: list, kept, expand_single: bool, callback):
+    """The value of a reduced rule, as Lark's tree builder makes it."""
+    if kept is not None:
+        filtered: list = []
+        for index, splice in kept:
+            if splice:
+                if filtered:
+                    filtered += children[index]
+                else:  # a left-recursive list: extend the child's list in place
+                    filtered = children[index]
+            else:
+                filtered.append(children[index])
+        children = filtered
+    if callback is None:
+        # A `_rule` is its children, spliced into the parent; a `?rule` with
+        # one child is that child.
+        return children[0] if expand_single else children
+    if expand_single and len(children) == 1:
+        return children[0]
+    return callback(children)

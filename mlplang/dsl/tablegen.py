@@ -1,0 +1,161 @@
+"""Writes `mlplang/grammar/lalr_tables.py`: Lark's LALR tables for mlp.lark as plain data.
+
+The grammar stays the single definition of the language and Lark stays the
+parser generator: this module asks Lark for the parse table, the rules and the
+terminals it built from `mlp.lark`, and prints them as a Python module that
+`mlplang.dsl.lalr` drives without importing Lark. States are renumbered in a
+canonical order (breadth first from the start state, symbols sorted), so the
+output does not depend on Lark's internal numbering or on hash seeds.
+
+Run ``python -m mlplang.dsl.tablegen`` after changing the grammar;
+``--check`` exits 1 when the committed module is stale (a test does this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pprint
+import sys
+from collections import deque
+from pathlib import Path
+
+GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "mlp.lark"
+OUTPUT = GRAMMAR.parent / "lalr_tables.py"
+
+
+def _lark():
+    """A Lark LALR parser for the grammar, built fresh (not from Lark's cache)."""
+    from lark import Lark
+
+    return Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="contextual", maybe_placeholders=False)
+
+
+def _terminal_order(terminal) -> tuple:
+    # The order of Lark's BasicLexer: its alternation tries terminals in this order.
+    return (-terminal.priority, -terminal.pattern.max_width, -len(terminal.pattern.value), terminal.name)
+
+
+def _token_pattern(terminals) -> tuple[str, dict[str, str]]:
+    """One alternation of named groups for every terminal but the keywords,
+    which NAME matches and a lookup then classifies, as Lark's lexer does."""
+    keywords = {}
+    alternatives = []
+    for terminal in sorted(terminals, key=_terminal_order):
+        pattern = terminal.pattern
+        if pattern.type == "str" and pattern.value.isidentifier():
+            keywords[pattern.value] = str(terminal.name)
+            continue
+        alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
+    # Anything else is a character no terminal matches: the slow path reports it.
+    alternatives.append(r"(?P<__INVALID>[\s\S])")
+    return "|".join(alternatives), dict(sorted(keywords.items()))
+
+
+def _rule_spec(rule, builder) -> tuple:
+    """(origin, size, keep, expand_single, method) reproducing Lark's tree builder:
+    which children survive (anonymous tokens are dropped unless the rule keeps
+    all tokens), which are `_rule`s whose children are spliced in, whether a
+    `?rule` with one child is that child, and the builder method to call."""
+    expansion = rule.expansion
+    keep_all = rule.options.keep_all_tokens
+    kept = [
+        (index, not symbol.is_term and symbol.name.startswith("_"))
+        for index, symbol in enumerate(expansion)
+        if keep_all or not (symbol.is_term and symbol.filter_out)
+    ]
+    keep = None if len(kept) == len(expansion) and not any(e for _, e in kept) else tuple(kept)
+    origin = str(rule.origin.name)
+    if rule.alias or rule.options.template_source:
+        raise SystemExit(f"rule {origin}: aliases and templates are not supported by the table driver")
+    if origin.startswith("_"):
+        method = None  # inlined into the parent rule
+    elif rule.options.expand1 and len(kept) == 1:
+        method = None  # `?rule` with one child: the child itself
+    else:
+        if not callable(getattr(builder, origin, None)):
+            raise SystemExit(f"rule {origin} has no method in SyntaxTreeBuilder")
+        method = origin
+    return (origin, len(expansion), keep, bool(rule.options.expand1), method)
+
+
+def build() -> str:
+    """The text of the generated module."""
+    from lark.parsers.lalr_analysis import Shift
+
+    from mlplang.dsl.transformer import SyntaxTreeBuilder
+
+    lark = _lark()
+    lalr = lark.parser.parser.parser
+    table = lalr.parse_table
+    start, end = table.start_states["start"], table.end_states["start"]
+    rules = list(lark.rules)
+    rule_index = {id(rule): i for i, rule in enumerate(rules)}
+
+    # Canonical state numbers: breadth first from the start state.
+    number = {start: 0}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        for symbol in sorted(table.states[state]):
+            action, argument = table.states[state][symbol]
+            if action is Shift and argument not in number:
+                number[argument] = len(number)
+                queue.append(argument)
+    if end not in number:
+        raise SystemExit("the accepting state is unreachable")
+
+    actions = []
+    for state in sorted(number, key=number.get):
+        row = {}
+        for symbol in sorted(table.states[state]):
+            action, argument = table.states[state][symbol]
+            row[str(symbol)] = number[argument] if action is Shift else -(rule_index[id(argument)] + 1)
+        actions.append(row)
+
+    pattern, keywords = _token_pattern(lark.terminals)
+    builder = SyntaxTreeBuilder()
+    specs = tuple(_rule_spec(rule, builder) for rule in rules)
+    grammar_hash = hashlib.sha256(GRAMMAR.read_bytes()).hexdigest()
+    ignored = sorted(str(name) for name in lark.ignore_tokens)
+
+    def literal(value) -> str:
+        return pprint.pformat(value, width=110, sort_dicts=False)
+
+    return (
+        '"""LALR tables of mlplang/grammar/mlp.lark, generated by Lark. Do not edit.\n\n'
+        "Regenerate with `python -m mlplang.dsl.tablegen`; a test fails when this is stale.\n"
+        "ACTIONS[state][symbol]: n >= 0 shifts (or goes) to state n, n < 0 reduces RULES[-n - 1].\n"
+        "RULES[i]: (origin, size, kept children as (index, splice) or None for all, expand single,\n"
+        "builder method or None when the rule's value is its children: a list for `_rule`, the child for `?rule`).\n"
+        '"""\n\n'
+        "# fmt: off\n"
+        f"GRAMMAR_SHA256 = {grammar_hash!r}\n"
+        f"START = 0\n"
+        f"ACCEPT = {number[end]}\n"
+        f"IGNORED = {literal(tuple(ignored))}\n"
+        f"TOKEN_PATTERN = {pattern!r}\n"
+        f"KEYWORDS = {literal(keywords)}\n"
+        f"RULES = {literal(specs)}\n"
+        f"ACTIONS = {literal(tuple(actions))}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlplang.dsl.tablegen", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the module is stale")
+    args = parser.parse_args(argv)
+    text = build()
+    if args.check:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT} is stale: run `python -m mlplang.dsl.tablegen`", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
