@@ -28,6 +28,7 @@ from mlplang.grammar import lalr_tables as tables
 from mlplang.source import SourceFile, Span
 
 _TOKENS = re.compile(tables.TOKEN_PATTERN)
+_new_token = tuple.__new__
 _KEYWORDS = tables.KEYWORDS
 _ITEM_WORDS = frozenset(ITEM_KEYWORDS)
 
@@ -102,7 +103,7 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
             end_column = end - line_starts[end_line - 1] + 1
         elif kind == "__INVALID":
             return None
-        token = Tok(kind, value, start, end, line, column, end_line, end_column)
+        token = _new_token(Tok, (kind, value, start, end, line, column, end_line, end_column))
         while True:
             action = state_actions.get(kind)
             if action is None:

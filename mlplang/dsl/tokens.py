@@ -8,31 +8,27 @@ builder a token from a node without importing Lark.
 
 from __future__ import annotations
 
+from typing import NamedTuple
 
-class Tok:
-    """A token of the table-driven parser: Lark's `Token` attributes, none of its cost."""
 
-    __slots__ = ("type", "value", "start_pos", "end_pos", "line", "column", "end_line", "end_column")
+class Tok(NamedTuple):
+    """A token of the table-driven parser: Lark's `Token` attributes, none of its cost
+    (a named tuple is built without a Python-level `__init__`)."""
 
-    def __init__(self, type: str, value: str, start_pos: int, end_pos: int, line: int, column: int,
-                 end_line: int, end_column: int) -> None:
-        self.type = type
-        self.value = value
-        self.start_pos = start_pos
-        self.end_pos = end_pos
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
+    type: str
+    value: str
+    start_pos: int
+    end_pos: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
 
     def __str__(self) -> str:
         return self.value
 
-    def __repr__(self) -> str:
-        return f"Tok({self.type!r}, {self.value!r})"
 
-
-# Lark's Token is a str; no node of the syntax tree is.
+# Lark's Token is a str; no node of the syntax tree is either (nor a `Tok`).
 TOKEN_TYPES = (str, Tok)
 
 # Keywords that start an item. The contextual lexer reads a keyword as a plain
