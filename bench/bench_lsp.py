@@ -1,15 +1,21 @@
 """`mlp lsp` latency: didChange -> publishDiagnostics, measured by a real client over stdio.
 
 Usage: python bench/bench_lsp.py [--steps 500] [--repeats 15] [--warmup 3] [--debounce-ms 0,100]
-Each edit changes one step's description (the document stays valid), and the
-time runs until the server publishes diagnostics for that exact version.
-Prints a markdown table of medians (min-max) per debounce setting.
+                                 [--edit description|comment] [--stages]
+Each edit changes one step's description (the document stays valid; with
+`--edit comment`, a comment instead, which the server answers without a new
+analysis), and the time runs until the server publishes diagnostics for that
+exact version. Prints a markdown table of medians (min-max) per debounce
+setting; `--stages` adds the server's own breakdown of the measured edits
+(`MLP_LSP_TIMING`): debounce wait, queueing, load (parse + lowering), lint,
+conversion and publication, and collector pauses.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import statistics
@@ -24,8 +30,15 @@ from generate import generate
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+EDITS = {
+    "description": ('description = "', 'description = "edit {version} '),
+    "comment": ("  # ---- steps", "  # ---- edit {version}, steps"),
+}
+STAGES = ("debounce", "queued", "load", "lint", "reuse", "convert", "publish", "gc", "total")
 
-async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup: int) -> list[float]:
+
+async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup: int, edit: str = "description",
+                  timing: Path | None = None) -> list[float]:
     client = LanguageClient("bench-lsp", "1")
     published: dict[int, float] = {}
     arrived = asyncio.Event()
@@ -36,6 +49,8 @@ async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup:
         arrived.set()
 
     env = {**os.environ, "MLP_LSP_DEBOUNCE_MS": str(debounce_ms)}
+    if timing is not None:
+        env["MLP_LSP_TIMING"] = str(timing)
     await client.start_io(sys.executable, "-m", "mlplang", "lsp", env=env)
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     client.initialized(types.InitializedParams())
@@ -52,7 +67,9 @@ async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup:
     await until(1)
     times = []
     for version in range(2, 2 + warmup + repeats):
-        edited = text.replace('description = "', f'description = "edit {version} ', 1)
+        old, new = EDITS[edit]
+        assert old in text
+        edited = text.replace(old, new.format(version=version), 1)
         start = time.perf_counter()
         client.text_document_did_change(types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -72,17 +89,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--debounce-ms", default="0,100")
+    parser.add_argument("--edit", choices=sorted(EDITS), default="description")
+    parser.add_argument("--stages", action="store_true", help="also print the server's per-stage medians")
     args = parser.parse_args()
     text = generate(args.steps, "chain")
     path = Path("/tmp") / f"bench_lsp_{args.steps}.mlp"
     print(f"machine: {os.cpu_count()} CPUs, {platform.system()}, CPython {platform.python_version()}; "
           f"{args.steps} steps, {text.count(chr(10)) + 1} lines; medians of {args.repeats} edits after "
-          f"{args.warmup} warm-up edits\n")
+          f"{args.warmup} warm-up edits of a {args.edit}\n")
     print("| debounce (ms) | didChange -> publishDiagnostics (ms) | min-max |")
     print("|---:|---:|---:|")
+    stages = {}
     for debounce in (int(d) for d in args.debounce_ms.split(",")):
-        times = asyncio.run(measure(text, path, debounce, args.repeats, args.warmup))
+        timing = Path("/tmp") / f"bench_lsp_timing_{os.getpid()}_{debounce}.jsonl" if args.stages else None
+        if timing is not None and timing.exists():
+            timing.unlink()
+        times = asyncio.run(measure(text, path, debounce, args.repeats, args.warmup, args.edit, timing))
         print(f"| {debounce} | {statistics.median(times):.0f} | {min(times):.0f}-{max(times):.0f} |")
+        if timing is not None:
+            rows = [json.loads(line) for line in timing.read_text().splitlines()]
+            stages[debounce] = [r for r in rows if r["version"] >= 2 + args.warmup]
+            timing.unlink()
+    if stages:
+        print("\nServer-side stages, medians over the measured edits (ms):\n")
+        print("| debounce (ms) | path | " + " | ".join(STAGES) + " |")
+        print("|---:|---|" + "---:|" * len(STAGES))
+        for debounce, rows in stages.items():
+            paths = "/".join(sorted({r["path"] for r in rows}))
+            cells = [f"{statistics.median(r.get(stage, 0) for r in rows) * 1000:.1f}" for stage in STAGES]
+            print(f"| {debounce} | {paths} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

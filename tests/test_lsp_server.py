@@ -118,6 +118,45 @@ async def test_rapid_edits_publish_only_the_latest_version(client: LanguageClien
     assert diagnostics
 
 
+async def published(client: LanguageClient, uri: str, version: int) -> list[types.Diagnostic]:
+    """The diagnostics published for exactly this version of the document."""
+    while True:
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.uri == uri and params.version == version:
+            return list(params.diagnostics)
+
+
+async def change_and_wait(client: LanguageClient, uri: str, version: int, text: str) -> list[types.Diagnostic]:
+    waiter = asyncio.ensure_future(published(client, uri, version))
+    await asyncio.sleep(0)  # waiting before the change: the answer cannot be missed
+    change(client, uri, version, text)
+    return await asyncio.wait_for(waiter, TIMEOUT)
+
+
+async def test_comment_edits_and_the_requests_after_them(client: LanguageClient, tmp_path: Path):
+    # An edit inside a comment is answered from the previous analysis (`incremental`); the diagnostics are
+    # those of a full analysis, and requests after it still see the new text.
+    path = tmp_path / "lsp_e2e_comment.mlp"
+    text = (ROOT / "examples" / "bad" / "unsafe_deploy.mlp").read_text(encoding="utf-8")
+    uri, _ = await open_document(client, path, text)
+    before = await wait_diagnostics(client, uri, lambda d: len(d) > 0)
+    at = text.index("# The pipelines next to this folder") + 1
+    commented = text[:at] + " (edited, with a 😀)" + text[at:]
+    assert await change_and_wait(client, uri, 2, commented) == before
+    reference, _ = await open_document(client, tmp_path / "lsp_e2e_comment_reference.mlp", commented)
+    full = await wait_diagnostics(client, reference, lambda d: len(d) > 0)
+    assert [(d.code, d.range, d.message) for d in full] == [(d.code, d.range, d.message) for d in before]
+
+    hover = await asyncio.wait_for(client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position(commented, "step deploy", 6))), TIMEOUT)
+    assert hover is not None and "step `deploy`" in hover.contents.value
+    assert hover.range.start == position(commented, "step deploy", 5)
+
+    shifted = await change_and_wait(client, uri, 3, "\n" + commented)  # not in a comment: a full analysis
+    assert [d.range.start.line for d in shifted] == [d.range.start.line + 1 for d in before]
+    assert await change_and_wait(client, uri, 4, "\n" + commented) == shifted  # an unchanged text
+
+
 async def test_lint_rules_and_suppression_fix(client: LanguageClient, tmp_path: Path):
     path = tmp_path / "lsp_e2e_rules.mlp"
     text = EXAMPLE.read_text(encoding="utf-8").replace("@sha256:7fc83812afade3edb9f1aa25aea2b3ddd3b5cde2acc7e46bf2c4aac167f995ca", "")

@@ -6,7 +6,8 @@ indexes every name the user wrote: each occurrence gets a symbol key
 one namespace; `("output", pipeline, step, name)`; `("input", ...)`;
 `("param", pipeline, name)`; `("secret", pipeline, name)`;
 `("template", module, name)`). Hover, definition, references and rename are
-lookups in that index; positions stay code-point offsets here (the server
+lookups in that index, built on their first use (publishing diagnostics after
+an edit never needs it); positions stay code-point offsets here (the server
 converts them to UTF-16).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -26,6 +28,7 @@ from mlplang.config import ConfigError, LintConfig, find_config
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic
 from mlplang.dsl import ast
+from mlplang.perf import paused_gc
 from mlplang.source import Span
 
 Key = tuple[str, ...]
@@ -43,6 +46,14 @@ def uri_to_path(uri: str) -> Path | None:
     if parsed.scheme != "file":
         return None
     return Path(unquote(parsed.path))
+
+
+def config_for(real: Path | None) -> LintConfig:
+    """The lint configuration governing a document (the defaults for an unsaved one or a broken file)."""
+    try:
+        return find_config(real) if real else LintConfig()
+    except ConfigError:
+        return LintConfig()
 
 
 def display_to_path(display: str, root: Path | None) -> Path | None:
@@ -70,8 +81,11 @@ class Analysis:
     real_path: Path | None
     result: LoadResult
     diagnostics: list[Diagnostic]
-    occurrences: list[Occurrence] = field(default_factory=list)
-    definitions: dict[Key, Span] = field(default_factory=dict)
+    config: LintConfig = field(default_factory=LintConfig)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage of `build` (config, load = parse + lowering, lint)."""
+    _occurrences: list[Occurrence] | None = field(default=None, repr=False)
+    _definitions: dict[Key, Span] = field(default_factory=dict, repr=False)
 
     # ---- construction -------------------------------------------------------
 
@@ -82,16 +96,34 @@ class Analysis:
         _register_rules()  # suppressions and the configuration may name rule codes
         real = uri_to_path(uri)
         path = str(real) if real else uri
-        result = load_text(text, path, real)
-        try:
-            config = find_config(real) if real else LintConfig()
-        except ConfigError:
-            config = LintConfig()
-        analysis = cls(text, path, real, result, lint(result, config))
-        analysis._index()
-        return analysis
+        started = time.perf_counter()
+        config = config_for(real)
+        configured = time.perf_counter()
+        # The collector stays paused through the lint too: it allocates many objects, and a collection
+        # would rescan them and the previous analysis the server still holds (the few cycles wait).
+        with paused_gc():
+            result = load_text(text, path, real)
+            loaded = time.perf_counter()
+            diagnostics = lint(result, config)
+        linted = time.perf_counter()
+        timings = {"config": configured - started, "load": loaded - configured, "lint": linted - loaded}
+        return cls(text, path, real, result, diagnostics, config, timings)
+
+    @property
+    def occurrences(self) -> list[Occurrence]:
+        if self._occurrences is None:
+            self._index()
+        return self._occurrences
+
+    @property
+    def definitions(self) -> dict[Key, Span]:
+        if self._occurrences is None:
+            self._index()
+        return self._definitions
 
     def _index(self) -> None:
+        self._occurrences = []
+        self._definitions = {}
         module = self.result.module
         if module is None:
             return
@@ -101,15 +133,16 @@ class Analysis:
                 _Indexer(self, item, found).run()
             elif isinstance(item, ast.TemplateDecl):
                 found.append(Occurrence(("template", self.path, item.name.value), item.name.span, True))
+        definitions = self._definitions
         for occurrence in found:
             if occurrence.definition:
-                self.definitions.setdefault(occurrence.key, occurrence.span)
+                definitions.setdefault(occurrence.key, occurrence.span)
         for pipeline in self.result.pipelines:  # templated steps: outputs are declared in the template
             for step in pipeline.steps:
                 if step.template is not None:
                     for output in step.outputs:
-                        self.definitions.setdefault(("output", pipeline.name, step.name, output.name), output.span)
-        self.occurrences = [o for o in found if o.key in self.definitions or o.key[0] == "template"]
+                        definitions.setdefault(("output", pipeline.name, step.name, output.name), output.span)
+        self._occurrences = [o for o in found if o.key in definitions or o.key[0] == "template"]
 
     # ---- lookups ------------------------------------------------------------------
 

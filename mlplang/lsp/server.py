@@ -3,19 +3,36 @@
 Diagnostics are recomputed after a short quiet period (`MLP_LSP_DEBOUNCE_MS`,
 default 100 ms) so that a burst of keystrokes costs one analysis, in a worker
 thread so that later edits keep arriving meanwhile, and are published only if
-the document has not changed since: only the latest version is published. Every request handler catches its own failures:
-a malformed document or a bug in one feature logs an error and answers "nothing",
-it never takes the server down.
+the document has not changed since: only the latest version is published.
+
+Per change, only what the diagnostics need is computed: the syntax index of
+hover, definition and rename is built by the first such request, and an edit
+that provably cannot change the diagnostics (the same text, or an edit inside
+a comment: `incremental`) is answered from the last analysis without a new one.
+Requests share the analysis of the current text with the diagnostics (one
+analysis per text, never two). Each analysis is frozen out of the garbage
+collector's generations, so that its objects are not rescanned at every edit;
+retired analyses are collected when the documents have been quiet for a second.
+`MLP_LSP_TIMING=FILE` appends each publication's stages (JSON lines; see
+bench/bench_lsp.py --stages).
+
+Every request handler catches its own failures: a malformed document or a bug
+in one feature logs an error and answers "nothing", it never takes the server down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import gc
+import json
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from lsprotocol import types
@@ -24,9 +41,11 @@ from pygls.lsp.server import LanguageServer
 from mlplang import __version__
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Severity
-from mlplang.lsp.analysis import Analysis, Occurrence, display_to_path
+from mlplang.lsp import incremental
+from mlplang.lsp.analysis import Analysis, Occurrence, config_for, display_to_path
 from mlplang.lsp.completion import complete
 from mlplang.lsp.positions import LineIndex
+from mlplang.perf import paused_gc
 from mlplang.source import Span
 
 log = logging.getLogger("mlplang.lsp")
@@ -49,6 +68,17 @@ COMPLETION_KINDS = {
 DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 RENAMEABLE = ("node", "output", "param", "secret", "input")
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
+IDLE_COLLECTION_DELAY = 1.0  # seconds without edits before retired analyses are collected
+MAX_BUILDS_BETWEEN_COLLECTIONS = 50  # retired analyses keep ~1 MB each of garbage cycles until then
+
+
+@dataclass
+class Analysed:
+    """The latest full analysis of a document: exact for `text` (whatever version that was)."""
+
+    text: str
+    analysis: Analysis
+    dependencies: tuple
 
 
 class MlpLanguageServer(LanguageServer):
@@ -56,9 +86,25 @@ class MlpLanguageServer(LanguageServer):
         super().__init__("mlp-lsp", __version__)
         self.debounce = int(os.environ.get("MLP_LSP_DEBOUNCE_MS", "100")) / 1000
         self.pending: dict[str, asyncio.Task] = {}
-        self.cache: dict[str, tuple[int | None, str, Analysis]] = {}
+        self.cache: dict[str, Analysed] = {}
+        self.inflight: dict[str, tuple[str, Future]] = {}  # full analyses submitted to the worker, by text
+        self.changed_at: dict[str, float] = {}
+        self.retired: list[Analysed] = []
+        self.builds = 0  # full analyses since the last `_collect`
+        self.idle_collection: asyncio.TimerHandle | None = None
         # One thread: analyses run one at a time (loading pauses the garbage collector process-wide).
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlp-analysis")
+        timing = os.environ.get("MLP_LSP_TIMING")
+        self.timing = open(timing, "a", encoding="utf-8", buffering=1) if timing else None  # noqa: SIM115
+        self.collections: list[tuple[float, int, float]] = []  # (when, generation, seconds), with MLP_LSP_TIMING
+        if self.timing is not None:
+            gc.callbacks.append(self._gc_timer)
+
+    def _gc_timer(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.collections.append((time.perf_counter(), info["generation"], time.perf_counter() - self._gc_started))
 
     # ---- documents ---------------------------------------------------------------
 
@@ -68,35 +114,101 @@ class MlpLanguageServer(LanguageServer):
         return str(encoding.value if hasattr(encoding, "value") else encoding or "utf-16")
 
     def analysis(self, uri: str) -> tuple[Analysis, LineIndex]:
-        document = self.workspace.get_text_document(uri)
-        text = document.source
+        """The full analysis of the document as it is now, for a request (the index is built on demand)."""
+        text = self.workspace.get_text_document(uri).source
         cached = self.cache.get(uri)
-        if cached is None or cached[0] != document.version or cached[1] != text:
-            cached = (document.version, text, Analysis.build(text, uri))
-            self.cache[uri] = cached
-        return cached[2], LineIndex(text, self.encoding)
+        if cached is None or cached.text != text:
+            # Shares an analysis of this text already under way; blocks this request until it is done.
+            cached = self._full(uri, text).result()
+        return cached.analysis, LineIndex(text, self.encoding)
 
-    def schedule(self, uri: str) -> None:
+    def _full(self, uri: str, text: str) -> Future:
+        """A full analysis of `text` in the worker (the one in flight if it analyses the same text)."""
+        inflight = self.inflight.get(uri)
+        if inflight is not None and inflight[0] == text:
+            return inflight[1]
+        future = self.worker.submit(self._build, uri, text)
+        self.inflight[uri] = (text, future)
+        return future
+
+    def _build(self, uri: str, text: str) -> Analysed:
+        try:
+            with paused_gc():
+                analysis = Analysis.build(text, uri)
+                # The analysis is long-lived: out of the collector's generations, its hundreds of thousands
+                # of objects are not rescanned by the next collections (the first one would cost ~100 ms
+                # right after this, while publishing). Garbage cycles of retired analyses wait for `_collect`.
+                gc.freeze()
+            entry = Analysed(text, analysis, incremental.dependencies(analysis))
+            if uri in self.workspace.text_documents:  # not closed meanwhile
+                retired = self.cache.get(uri)
+                self.cache[uri] = entry
+                if retired is not None:
+                    self.retired.append(retired)  # freed by `_collect`, after publishing
+            self.builds += 1
+            return entry
+        finally:
+            inflight = self.inflight.get(uri)
+            if inflight is not None and inflight[0] is text:
+                del self.inflight[uri]
+
+    def _collect(self) -> None:
+        """In the worker, when the documents are quiet: frees retired analyses (their cycles included)."""
+        self.retired.clear()
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.builds = 0
+
+    def _collect_when_idle(self) -> None:
+        if self.idle_collection is not None:
+            self.idle_collection.cancel()
+            self.idle_collection = None
+        if self.builds >= MAX_BUILDS_BETWEEN_COLLECTIONS:
+            self.worker.submit(self._collect)  # a long burst of edits: memory must not grow without bound
+        elif self.builds:
+            def collect() -> None:
+                self.idle_collection = None
+                if not self.pending and not self.inflight:
+                    self.worker.submit(self._collect)
+
+            self.idle_collection = asyncio.get_running_loop().call_later(IDLE_COLLECTION_DELAY, collect)
+
+    def schedule(self, uri: str, full: bool = False) -> None:
+        self.changed_at[uri] = time.perf_counter()
+        if self.idle_collection is not None:
+            self.idle_collection.cancel()
+            self.idle_collection = None
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        self.pending[uri] = asyncio.ensure_future(self._publish_later(uri))
+        self.pending[uri] = asyncio.ensure_future(self._publish_later(uri, full))
 
-    async def _publish_later(self, uri: str) -> None:
+    async def _publish_later(self, uri: str, full: bool) -> None:
         try:
             if self.debounce:
                 await asyncio.sleep(self.debounce)
+            waited = time.perf_counter()
             document = self.workspace.get_text_document(uri)
             version, text = document.version, document.source
-            # In a worker thread, so that edits arriving meanwhile are read (and make this result stale).
-            analysis = await asyncio.get_running_loop().run_in_executor(self.worker, Analysis.build, text, uri)
+            # In the worker thread, so that edits arriving meanwhile are read (and make this result stale).
+            diagnostics, timings = await asyncio.wrap_future(self._diagnose(uri, text, full, self.encoding))
             if self.workspace.get_text_document(uri).version != version:
                 return  # a newer edit arrived while analysing: its own task publishes
-            self.cache[uri] = (version, text, analysis)
-            index = LineIndex(text, self.encoding)
-            diagnostics = [to_lsp_diagnostic(d, analysis, index) for d in analysis.diagnostics]
+            before = time.perf_counter()
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics))
+            self._collect_when_idle()
+            if self.timing is not None:
+                done = time.perf_counter()
+                since = self.changed_at.get(uri, waited)
+                collected = [(g, t) for at, g, t in self.collections if at >= since]
+                timings.update(gc=sum(t for _, t in collected), gc_generations=[g for g, _ in collected])
+                timings.update(uri=uri, version=version, diagnostics=len(diagnostics),
+                               debounce=waited - self.changed_at.get(uri, waited), publish=done - before,
+                               total=done - self.changed_at.get(uri, waited))
+                self.timing.write(json.dumps(timings) + "\n")
+                del self.collections[:-100]
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -104,6 +216,49 @@ class MlpLanguageServer(LanguageServer):
         finally:
             if self.pending.get(uri) is asyncio.current_task():
                 del self.pending[uri]
+
+    def _diagnose(self, uri: str, text: str, full: bool, encoding: str) -> Future:
+        """LSP diagnostics of `text` (and timings): derived from the last full analysis when that is
+        exactly right (`incremental`, cheap enough for this thread), else from a full analysis in the worker."""
+        submitted = time.perf_counter()
+        cached = self.cache.get(uri)
+        if not full and cached is not None:
+            base = cached.analysis
+            derived = incremental.reuse(base, cached.dependencies, text, config_for(base.real_path))
+            if derived is not None:
+                analysed = time.perf_counter()
+                diagnostics = lsp_diagnostics(dataclasses.replace(base, text=text, diagnostics=derived, _occurrences=None), text, encoding)
+                result: Future = Future()
+                result.set_result((diagnostics, {"path": "reused", "reuse": analysed - submitted,
+                                                 "convert": time.perf_counter() - analysed}))
+                return result
+        return self._convert(self._full(uri, text), text, encoding, submitted)
+
+    def _convert(self, future: Future, text: str, encoding: str, submitted: float) -> Future:
+        result: Future = Future()
+
+        def done(finished: Future) -> None:
+            try:
+                entry = finished.result()
+                started = time.perf_counter()
+                diagnostics = lsp_diagnostics(entry.analysis, text, encoding)
+                timings = {"path": "full", **entry.analysis.timings,
+                           "analysis": sum(entry.analysis.timings.values()),
+                           "queued": started - submitted - sum(entry.analysis.timings.values()),
+                           "convert": time.perf_counter() - started}
+                result.set_result((diagnostics, timings))
+            except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+                result.set_exception(error)
+
+        future.add_done_callback(done)  # in the worker thread, right after the analysis
+        return result
+
+
+def lsp_diagnostics(analysis: Analysis, text: str, encoding: str) -> list[types.Diagnostic]:
+    if not analysis.diagnostics:
+        return []
+    index = LineIndex(text, encoding)
+    return [to_lsp_diagnostic(d, analysis, index) for d in analysis.diagnostics]
 
 
 def to_range(span: Span, index: LineIndex) -> types.Range:
@@ -126,6 +281,7 @@ def _uri(analysis: Analysis) -> str:
     return analysis.real_path.as_uri() if analysis.real_path else analysis.path
 
 
+@functools.cache
 def _code_description(code: str) -> types.CodeDescription | None:
     entry = codes.REGISTRY.get(code)
     if entry is None:
@@ -195,7 +351,7 @@ def did_change(ls: MlpLanguageServer, params: types.DidChangeTextDocumentParams)
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: MlpLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    ls.schedule(params.text_document.uri)  # the configuration may have changed
+    ls.schedule(params.text_document.uri, full=True)  # the configuration or an imported file may have changed
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -205,6 +361,8 @@ def did_close(ls: MlpLanguageServer, params: types.DidCloseTextDocumentParams) -
     if task is not None:
         task.cancel()
     ls.cache.pop(uri, None)
+    ls.inflight.pop(uri, None)
+    ls.changed_at.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
