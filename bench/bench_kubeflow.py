@@ -96,10 +96,11 @@ def count_tasks(path: Path) -> int:
     return tasks
 
 
-def prepare(n: int, folder: Path) -> tuple[list[str], list[str]]:
+def prepare(n: int, folder: Path, shape: str = "chain") -> tuple[list[str], list[str]]:
+    """Write bench.mlp (and mlp.toml), the kfp DSL file; the mlp and kfp commands to run in `folder`."""
     from mlplang.api import load_text
 
-    text = generate(n, "chain")
+    text = generate(n, shape)
     (folder / "bench.mlp").write_text(text, encoding="utf-8")
     (folder / "mlp.toml").write_text('[kubeflow]\napproval = "waive"\n', encoding="utf-8")
     result = load_text(text, "bench.mlp")
