@@ -23,6 +23,7 @@ from mlplang.config import LintConfig
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Severity
 from mlplang.dsl import ast
+from mlplang.perf import paused_gc
 from mlplang.source import Span
 
 SUPPRESSION = re.compile(r"#\s*mlp:\s*ignore\[([^\]]*)\]", re.IGNORECASE)
@@ -143,6 +144,13 @@ def _lint_diagnostic(code: codes.Code, message: str, span: Span) -> Diagnostic:
 
 def lint(result: LoadResult, config: LintConfig) -> list[Diagnostic]:
     """Everything `mlp lint` reports for one loaded file, sorted."""
+    # Like loading: the rules build lineage tables (a set per artifact) that form
+    # no cycles, and collections would rescan the whole IR while they run.
+    with paused_gc():
+        return _lint(result, config)
+
+
+def _lint(result: LoadResult, config: LintConfig) -> list[Diagnostic]:
     diagnostics = list(result.diagnostics)
     if result.ok:
         diagnostics += run_rules(result, config)

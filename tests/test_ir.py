@@ -534,3 +534,52 @@ def test_ir_round_trips_through_json(fraud) -> None:
     """Backends may cache or ship the IR: it serialises and validates back unchanged."""
     _, p = fraud
     assert ir.Pipeline.model_validate_json(p.model_dump_json()) == p
+
+
+# ---- the lowerer builds nodes without validation: they must still validate -----------------------------------
+
+IR_PROGRAMS = sorted({*EXAMPLE_FILES, *(Path(__file__).resolve().parent / "programs").glob("*.mlp")})
+
+
+def _assert_identical(built: object, validated: object, where: str) -> None:
+    """Equal *and* of the same types all the way down: `1 == 1.0 == True` and
+    `[x] != (x,)` would let a wrongly typed field slip through `==` alone."""
+    assert type(built) is type(validated), f"{where}: {type(built).__name__} != {type(validated).__name__}"
+    if isinstance(built, pydantic.BaseModel):
+        assert built.model_fields_set == set(type(built).model_fields), f"{where}: fields set"
+        assert list(built.__dict__) == list(type(built).model_fields), f"{where}: fields out of order"
+        for name in type(built).model_fields:
+            _assert_identical(getattr(built, name), getattr(validated, name), f"{where}.{name}")
+    elif isinstance(built, tuple) and not hasattr(built, "_fields"):
+        assert len(built) == len(validated), where
+        for i, (a, b) in enumerate(zip(built, validated)):
+            _assert_identical(a, b, f"{where}[{i}]")
+    else:
+        assert built == validated, where
+
+
+@pytest.mark.parametrize("path", IR_PROGRAMS, ids=lambda p: p.name)
+def test_lowered_ir_revalidates(path: Path) -> None:
+    """Every node the lowerer builds (with `IRNode.trusted`, skipping validation)
+    is what validating its own dump gives back, field for field and type for type."""
+    result = mlplang.load(path)
+    assert result.pipelines or not result.ok
+    for pipeline in result.pipelines:
+        validated = ir.Pipeline.model_validate(pipeline.model_dump())
+        assert validated == pipeline
+        _assert_identical(pipeline, validated, pipeline.name)
+        assert ir.Pipeline.model_validate_json(pipeline.model_dump_json()) == pipeline
+
+
+def test_trusted_needs_every_field() -> None:
+    span = mlplang.load_text("pipeline p {}", "t.mlp").pipelines[0].span
+    with pytest.raises(TypeError):
+        ir.Secret.trusted(name="x")
+    with pytest.raises(TypeError):
+        ir.Secret.trusted(name="x", span=span, extra=1)
+    secret = ir.Secret.trusted(name="x", span=span)
+    assert secret == ir.Secret(name="x", span=span) and hash(secret) == hash(ir.Secret(name="x", span=span))
+    with pytest.raises(pydantic.ValidationError):
+        secret.name = "y"  # type: ignore[misc]
+    changed = secret.model_copy(update={"name": "y"})
+    assert changed.name == "y" and secret.name == "x" and secret.model_fields_set == {"name", "span"}

@@ -176,7 +176,8 @@ def lower_resources(block: ast.Block, r: Reporter) -> ir.Resources:
     memory = as_size(values["memory"].value, r, "memory") if "memory" in values else None
     gpu = as_int(values["gpu"].value, r, "gpu") if "gpu" in values else None
     gpu_type = as_str(values["gpu_type"].value, r, "gpu_type") if "gpu_type" in values else None
-    return ir.Resources(cpu=cpu, memory=memory, gpu=gpu, gpu_type=gpu_type, span=block.span)
+    return ir.Resources.trusted(cpu=None if cpu is None else float(cpu), memory=memory, gpu=gpu, gpu_type=gpu_type,
+                                span=block.span)
 
 
 def lower_approval(block: ast.Block, r: Reporter) -> ir.Approval:
@@ -184,14 +185,14 @@ def lower_approval(block: ast.Block, r: Reporter) -> ir.Approval:
     reviewers = as_str_list(values["reviewers"].value, r, "reviewers") if "reviewers" in values else ()
     timeout = as_duration(values["timeout"].value, r, "timeout") if "timeout" in values else None
     description = as_str(values["description"].value, r, "description") if "description" in values else None
-    return ir.Approval(reviewers=reviewers or (), timeout=timeout, description=description, span=block.span)
+    return ir.Approval.trusted(reviewers=reviewers or (), timeout=timeout, description=description, span=block.span)
 
 
 def lower_output(decl: ast.OutputDecl, artifact_type: ir.ArtifactType, r: Reporter) -> ir.Output:
     values = _unique(decl.attributes, OUTPUT_ATTRIBUTES, "an output", r)
     pii = as_str_list(values["pii"].value, r, "pii") if "pii" in values else None
     description = as_str(values["description"].value, r, "description") if "description" in values else None
-    return ir.Output(name=decl.name.value, type=artifact_type, pii=pii, description=description, span=decl.span)
+    return ir.Output.trusted(name=decl.name.value, type=artifact_type, pii=pii, description=description, span=decl.span)
 
 
 def lower_env(value: ast.Value, scope: BodyScope, r: Reporter) -> list[ir.EnvVar]:
@@ -210,7 +211,7 @@ def lower_env(value: ast.Value, scope: BodyScope, r: Reporter) -> list[ir.EnvVar
         seen[key] = entry
         env_value = _env_value(entry.value, scope, r)
         if env_value is not None:
-            result.append(ir.EnvVar(name=key, value=env_value, span=entry.span))
+            result.append(ir.EnvVar.trusted(name=key, value=env_value, span=entry.span))
     return result
 
 
@@ -222,7 +223,7 @@ def _env_value(value: ast.Value, scope: BodyScope, r: Reporter):
                 r.add(codes.UNKNOWN_REFERENCE, f"unknown secret `{name.value}`", name.span,
                       help=did_you_mean(name.value, scope.secrets) or "declare it with `secret NAME`")
                 return None
-            return ir.SecretRef(name=name.value, span=value.span)
+            return ir.SecretRef.trusted(kind="secret", name=name.value, span=value.span)
         if name.value not in scope.params:
             if name.value not in scope.unresolved_params:
                 r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
@@ -233,8 +234,8 @@ def _env_value(value: ast.Value, scope: BodyScope, r: Reporter):
     if isinstance(value, (ast.StringLit, ast.NumberLit, ast.BoolLit)):
         if isinstance(value, ast.StringLit):
             text = as_str(value, r, "env")
-            return None if text is None else ir.LiteralValue(value=text, span=value.span)
-        return ir.LiteralValue(value=value.value, span=value.span)
+            return None if text is None else ir.LiteralValue.trusted(kind="literal", value=text, span=value.span)
+        return ir.LiteralValue.trusted(kind="literal", value=value.value, span=value.span)
     if not isinstance(value, ast.ErrorValue):
         r.add(codes.INVALID_VALUE, f"an `env` value must be a string, a number, `param.X` or `secret.X`, "
               f"found {type(value).__name__.replace('Lit', '').lower()}", value.span)
@@ -275,7 +276,7 @@ def lower_body(items: tuple[ast.BodyItem, ...], scope: BodyScope, r: Reporter, r
         elif isinstance(item, ast.RequireDecl):
             condition = lower_condition(item.condition, scope.conditions, r)
             if condition is not None:
-                body.requires.append(ir.Requirement(condition=condition, span=item.span))
+                body.requires.append(ir.Requirement.trusted(condition=condition, span=item.span))
     return body
 
 
@@ -307,7 +308,7 @@ def _lower_attribute(item: ast.Attribute, body: Body, scope: BodyScope, r: Repor
     if name == "image":
         text = as_str(value, r, "image")
         if text is not None:
-            body.image = ir.Image(reference=text, span=value.span)
+            body.image = ir.Image.trusted(reference=text, span=value.span)
     elif name == "run":
         if isinstance(value, ast.StringLit):
             body.command_literal = value

@@ -28,13 +28,11 @@ def lower_command(
     """`unresolved_params` are declared but failed to resolve (reported already):
     their interpolations are dropped silently."""
     segments: list = []
+    text: list[str] = []  # text parts not yet in `segments`, joined into one `Text`
     used_params: dict[str, ir.StepParameter] = {}
     for part in literal.parts:
         if isinstance(part, ast.TextPart):
-            if segments and isinstance(segments[-1], ir.Text):
-                segments[-1] = ir.Text(text=segments[-1].text + part.text)
-            else:
-                segments.append(ir.Text(text=part.text))
+            text.append(part.text)
             continue
         namespace, name = part.namespace, part.name
         if namespace == "secret":
@@ -47,7 +45,7 @@ def lower_command(
                 f"and read `${name.upper()}` in the command",
             )
             continue
-        pool = {"in": inputs, "out": outputs, "param": params}[namespace]
+        pool = inputs if namespace == "in" else outputs if namespace == "out" else params
         if namespace == "param" and name in unresolved_params and name not in params:
             continue
         if name not in pool:
@@ -62,11 +60,17 @@ def lower_command(
                                     if pool else f"this step has no {word}s"),
             )
             continue
+        if text:
+            segments.append(ir.Text.trusted(kind="text", text="".join(text)))
+            text.clear()
         if namespace == "in":
-            segments.append(ir.InputPath(name=name, span=part.span))
+            segments.append(ir.InputPath.trusted(kind="input", name=name, span=part.span))
         elif namespace == "out":
-            segments.append(ir.OutputPath(name=name, span=part.span))
+            segments.append(ir.OutputPath.trusted(kind="output", name=name, span=part.span))
         else:
-            segments.append(ir.ParamValue(name=name, span=part.span))
-            used_params.setdefault(name, ir.StepParameter(name=name, value=params[name]))
-    return ir.Command(segments=tuple(segments), span=literal.span), tuple(used_params.values())
+            segments.append(ir.ParamValue.trusted(kind="param", name=name, span=part.span))
+            if name not in used_params:
+                used_params[name] = ir.StepParameter.trusted(name=name, value=params[name])
+    if text:
+        segments.append(ir.Text.trusted(kind="text", text="".join(text)))
+    return ir.Command.trusted(segments=tuple(segments), span=literal.span), tuple(used_params.values())

@@ -41,7 +41,7 @@ def _metric(step: str, output: ast.Name, key: ast.Name, artifact_type: ir.Artifa
             help="conditions read keys of outputs declared `out NAME: Metrics`",
         )
         return None
-    return ir.MetricRef(step=step, output=output.value, key=key.value, span=span)
+    return ir.MetricRef.trusted(kind="metric", step=step, output=output.value, key=key.value, span=span)
 
 
 def _unknown_output(task: str, output: ast.Name, outputs: dict[str, ir.ArtifactType], r: Reporter) -> None:
@@ -57,12 +57,12 @@ def _unknown_output(task: str, output: ast.Name, outputs: dict[str, ir.ArtifactT
 
 def lower_operand(value: ast.Value, scope: ConditionScope, r: Reporter):
     if isinstance(value, ast.BoolLit | ast.NumberLit):
-        return ir.LiteralValue(value=value.value, span=value.span)
+        return ir.LiteralValue.trusted(kind="literal", value=value.value, span=value.span)
     if isinstance(value, ast.StringLit):
         if value.has_interpolation:
             r.add(codes.BAD_INTERPOLATION, "interpolation is only allowed in `run`", value.span)
             return None
-        return ir.LiteralValue(value=value.text, span=value.span)
+        return ir.LiteralValue.trusted(kind="literal", value=value.text, span=value.span)
     if isinstance(value, ast.ErrorValue):
         return None
     if not isinstance(value, ast.Ref):
@@ -78,7 +78,7 @@ def lower_operand(value: ast.Value, scope: ConditionScope, r: Reporter):
                 r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{name.value}`", name.span,
                       help=did_you_mean(name.value, scope.params))
             return None
-        return ir.ParamRef(name=name.value, span=value.span)
+        return ir.ParamRef.trusted(kind="param", name=name.value, span=value.span)
     if scope.own_name is not None and head in scope.own_outputs and len(parts) == 2:
         return _metric(scope.own_name, parts[0], parts[1], scope.own_outputs[head], value.span, r)
     if len(parts) == 3:
@@ -139,15 +139,15 @@ def lower_condition(expr: ast.Expr, scope: ConditionScope, r: Reporter) -> ir.Co
                     r.add(codes.INVALID_CONDITION, f"`{expr.op}` compares numbers; the {side} side is not a number",
                           operand.span, label=_kind_of(operand, scope))
                     return None
-        return ir.Comparison(left=left, op=expr.op, right=right, span=expr.span)
+        return ir.Comparison.trusted(kind="compare", left=left, op=expr.op, right=right, span=expr.span)
     if isinstance(expr, ast.BoolOp):
         operands = [lower_condition(o, scope, r) for o in expr.operands]
         if any(o is None for o in operands):
             return None
-        return ir.BoolCondition(op=expr.op, operands=tuple(operands), span=expr.span)
+        return ir.BoolCondition.trusted(kind="bool", op=expr.op, operands=tuple(operands), span=expr.span)
     if isinstance(expr, ast.Not):
         operand = lower_condition(expr.operand, scope, r)
-        return None if operand is None else ir.NotCondition(operand=operand, span=expr.span)
+        return None if operand is None else ir.NotCondition.trusted(kind="not", operand=operand, span=expr.span)
     operand = lower_operand(expr, scope, r)
     if operand is None:
         return None
@@ -156,4 +156,4 @@ def lower_condition(expr: ast.Expr, scope: ConditionScope, r: Reporter) -> ir.Co
             operand, ir.MetricRef) else None
         r.add(codes.INVALID_CONDITION, "a condition must be a comparison or a boolean", operand.span, help=help)
         return None
-    return ir.Truth(operand=operand, span=expr.span)
+    return ir.Truth.trusted(kind="truth", operand=operand, span=expr.span)

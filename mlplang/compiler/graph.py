@@ -1,22 +1,30 @@
 """`PipelineGraph`: the pipeline's DAG and its artifact lineage, owned in one class.
 
-Two networkx graphs, both built once from the IR and never mutated after:
+Two graphs, both built once from the IR and never mutated after:
 - the *task graph*: sources, steps, gates and monitors, with typed edges
   (data, after, gate, watch, condition) - what runs after what;
 - the *artifact graph*: every artifact (a source or `step.output`) with an
   edge from each input of a step to each of its outputs - what derives from what.
 All listings come out in a fixed order - sources, steps, gates, monitors, each
 in declaration order - so every consumer is deterministic.
+
+Both are plain adjacency dicts and every algorithm here is linear in the size
+of the graph: `mlp check` needs cycles, order and reachability, and importing
+networkx alone would cost more than checking a small file. `task_graph` builds
+a networkx copy on first use, for callers that want its other algorithms.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import networkx as nx
+from mlplang.compiler.ir import ArtifactRef, MetricRef, Monitor, Pipeline, Step, Task, condition_operands
 
-from mlplang.compiler.ir import ArtifactRef, Monitor, Pipeline, Step, Task, condition_operands, MetricRef
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class NodeKind(str, Enum):
@@ -39,41 +47,78 @@ class EdgeKind(str, Enum):
     """A monitor watches an artifact (an endpoint) the source produces."""
 
 
+_EDGE_KIND_RANK = {kind: i for i, kind in enumerate(EdgeKind)}
+
+
+def _reach(adjacency: dict[str, dict[str, object]], start: str) -> set[str]:
+    """Every node reachable from `start` (itself excluded unless on a cycle)."""
+    found: set[str] = set()
+    stack = [start]
+    while stack:
+        for neighbour in adjacency[stack.pop()]:
+            if neighbour not in found:
+                found.add(neighbour)
+                stack.append(neighbour)
+    return found
+
+
 class PipelineGraph:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self._tasks = nx.DiGraph()
-        self._artifacts = nx.DiGraph()
         self._order: dict[str, int] = {}
+        """Task name -> declaration rank; also the task graph's node set."""
+        self._kinds: dict[str, NodeKind] = {}
+        self._succ: dict[str, dict[str, set[EdgeKind]]] = {}
+        self._pred: dict[str, dict[str, set[EdgeKind]]] = {}
+        self._artifact_succ: dict[str, dict[str, None]] = {}
+        self._artifact_pred: dict[str, dict[str, None]] = {}
+        self._nx: nx.DiGraph | None = None
         self._build()
 
     # ---- construction -------------------------------------------------------
 
     def _add_node(self, name: str, kind: NodeKind) -> None:
         self._order.setdefault(name, len(self._order))
-        self._tasks.add_node(name, kind=kind)
+        self._kinds[name] = kind
+        self._succ.setdefault(name, {})
+        self._pred.setdefault(name, {})
 
     def _add_edge(self, source: str, target: str, kind: EdgeKind) -> None:
-        if source not in self._tasks or target not in self._tasks:
+        succ = self._succ.get(source)
+        if succ is None or target not in self._succ:
             return  # a dangling reference was reported by the resolver
-        if self._tasks.has_edge(source, target):
-            self._tasks.edges[source, target]["kinds"].add(kind)
-        else:
-            self._tasks.add_edge(source, target, kinds={kind})
+        kinds = succ.get(target)
+        if kinds is None:
+            kinds = succ[target] = set()
+            self._pred[target][source] = kinds  # one set per edge, shared by both directions
+        kinds.add(kind)
+
+    def _add_artifact(self, artifact_id: str) -> None:
+        if artifact_id not in self._artifact_succ:
+            self._artifact_succ[artifact_id] = {}
+            self._artifact_pred[artifact_id] = {}
+
+    def _add_derivation(self, parent: str, child: str) -> None:
+        self._add_artifact(parent)
+        self._add_artifact(child)
+        self._artifact_succ[parent][child] = None
+        self._artifact_pred[child][parent] = None
 
     def _add_task_inputs(self, task: Task) -> None:
+        outputs = [f"{task.name}.{output.name}" for output in task.outputs]
         for item in task.inputs:
             self._add_edge(item.ref.producer, task.name, EdgeKind.DATA)
-            for output in task.outputs:
-                self._artifacts.add_edge(item.ref.artifact_id, f"{task.name}.{output.name}")
-        for output in task.outputs:
-            self._artifacts.add_node(f"{task.name}.{output.name}")
+            parent = item.ref.artifact_id
+            for output in outputs:
+                self._add_derivation(parent, output)
+        for output in outputs:
+            self._add_artifact(output)
 
     def _build(self) -> None:
         p = self.pipeline
         for source in p.sources:
             self._add_node(source.name, NodeKind.SOURCE)
-            self._artifacts.add_node(source.name)
+            self._add_artifact(source.name)
         for step in p.steps:
             self._add_node(step.name, NodeKind.STEP)
         for gate in p.gates:
@@ -100,7 +145,7 @@ class PipelineGraph:
             if monitor.watch is not None:
                 self._add_edge(monitor.watch.producer, monitor.name, EdgeKind.WATCH)
                 for output in monitor.outputs:
-                    self._artifacts.add_edge(monitor.watch.artifact_id, f"{monitor.name}.{output.name}")
+                    self._add_derivation(monitor.watch.artifact_id, f"{monitor.name}.{output.name}")
 
     # ---- the task graph --------------------------------------------------------
 
@@ -108,89 +153,156 @@ class PipelineGraph:
         return sorted(names, key=self._order.__getitem__)
 
     def nodes(self, kind: NodeKind | None = None) -> list[str]:
-        return self._sorted(n for n, k in self._tasks.nodes(data="kind") if kind is None or k == kind)
+        # `_kinds` is filled in declaration order
+        return [n for n, k in self._kinds.items() if kind is None or k == kind]
 
     def kind(self, name: str) -> NodeKind:
-        return self._tasks.nodes[name]["kind"]
+        return self._kinds[name]
 
     def edges(self) -> list[tuple[str, str, EdgeKind]]:
         """Every (source, target, kind), in a stable order."""
-        result = []
-        for source, target, kinds in self._tasks.edges(data="kinds"):
-            for kind in kinds:
-                result.append((source, target, kind))
-        kind_order = list(EdgeKind)
-        return sorted(result, key=lambda e: (self._order[e[1]], self._order[e[0]], kind_order.index(e[2])))
+        order, rank = self._order, _EDGE_KIND_RANK
+        result = [
+            (source, target, kind)
+            for source, targets in self._succ.items()
+            for target, kinds in targets.items()
+            for kind in kinds
+        ]
+        return sorted(result, key=lambda e: (order[e[1]], order[e[0]], rank[e[2]]))
 
     def edge_kinds(self, source: str, target: str) -> frozenset[EdgeKind]:
-        if not self._tasks.has_edge(source, target):
-            return frozenset()
-        return frozenset(self._tasks.edges[source, target]["kinds"])
+        kinds = self._succ.get(source, {}).get(target)
+        return frozenset(kinds) if kinds is not None else frozenset()
 
     def predecessors(self, name: str) -> list[str]:
-        return self._sorted(self._tasks.predecessors(name))
+        return self._sorted(self._pred[name])
 
     def successors(self, name: str) -> list[str]:
-        return self._sorted(self._tasks.successors(name))
+        return self._sorted(self._succ[name])
 
     def dependencies(self, name: str) -> list[str]:
         """Direct upstream tasks that must finish first (sources excluded: they are data at rest)."""
-        return [n for n in self.predecessors(name) if self.kind(n) is not NodeKind.SOURCE]
+        return [n for n in self.predecessors(name) if self._kinds[n] is not NodeKind.SOURCE]
 
     def upstream(self, name: str) -> list[str]:
-        return self._sorted(nx.ancestors(self._tasks, name))
+        return self._sorted(_reach(self._pred, name) - {name})
 
     def downstream(self, name: str) -> list[str]:
-        return self._sorted(nx.descendants(self._tasks, name))
+        return self._sorted(_reach(self._succ, name) - {name})
 
     def find_cycle(self) -> list[str] | None:
-        """One cycle as a closed path [a, b, ..., a], or None for a DAG."""
-        try:
-            cycle_edges = nx.find_cycle(self._tasks)
-        except nx.NetworkXNoCycle:
-            return None
-        path = [edge[0] for edge in cycle_edges]
-        start = min(range(len(path)), key=lambda i: self._order[path[i]])
-        path = path[start:] + path[:start]
-        return path + [path[0]]
+        """One cycle as a closed path [a, b, ..., a], or None for a DAG.
+
+        A depth-first search from each node in declaration order, following
+        edges in the order they were added: the first edge back to a node on
+        the current path closes the cycle (the one `networkx.find_cycle` finds)."""
+        succ = self._succ
+        done: set[str] = set()
+        for start in succ:
+            if start in done:
+                continue
+            path = [start]
+            on_path = {start: 0}
+            iterators = [iter(succ[start])]
+            while iterators:
+                for target in iterators[-1]:
+                    if target in on_path:
+                        cycle = path[on_path[target]:]
+                        first = min(range(len(cycle)), key=lambda i: self._order[cycle[i]])
+                        cycle = cycle[first:] + cycle[:first]
+                        return cycle + [cycle[0]]
+                    if target not in done:
+                        on_path[target] = len(path)
+                        path.append(target)
+                        iterators.append(iter(succ[target]))
+                        break
+                else:
+                    iterators.pop()
+                    name = path.pop()
+                    del on_path[name]
+                    done.add(name)
+        return None
 
     def topological_order(self) -> list[str]:
-        """Nodes in dependency order, ties broken by declaration order."""
-        return list(nx.lexicographical_topological_sort(self._tasks, key=self._order.__getitem__))
+        """Nodes in dependency order, ties broken by declaration order.
+        Raises `networkx.NetworkXUnfeasible` on a cycle."""
+        order = self._order
+        indegree = {name: len(preds) for name, preds in self._pred.items()}
+        ready = [order[name] for name, degree in indegree.items() if degree == 0]
+        heapq.heapify(ready)
+        names = list(order)  # rank -> name
+        result: list[str] = []
+        while ready:
+            name = names[heapq.heappop(ready)]
+            result.append(name)
+            for target in self._succ[name]:
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    heapq.heappush(ready, order[target])
+        if len(result) != len(order):
+            import networkx as nx  # only on this error path
+
+            raise nx.NetworkXUnfeasible("the task graph has a cycle; see `find_cycle`")
+        return result
 
     def reaches(self, source: str, target: str) -> bool:
-        return nx.has_path(self._tasks, source, target)
+        if source not in self._succ or target not in self._succ:
+            import networkx as nx  # only on this error path
+
+            missing = source if source not in self._succ else target
+            raise nx.NodeNotFound(f"`{missing}` is not in the task graph")
+        return source == target or target in _reach(self._succ, source)
 
     @property
     def task_graph(self) -> nx.DiGraph:
-        """A read-only view, for algorithms this class does not wrap."""
-        return self._tasks.copy(as_view=True)
+        """A read-only networkx view, for algorithms this class does not wrap
+        (networkx is imported on first use)."""
+        if self._nx is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            for name, kind in self._kinds.items():
+                graph.add_node(name, kind=kind)
+            for source, targets in self._succ.items():
+                for target, kinds in targets.items():
+                    graph.add_edge(source, target, kinds=set(kinds))
+            self._nx = graph
+        return self._nx.copy(as_view=True)
 
     # ---- artifact lineage ----------------------------------------------------------
 
     def artifact_ids(self) -> list[str]:
-        return sorted(self._artifacts.nodes, key=lambda a: (self._order.get(a.split(".")[0], 0), a))
+        return sorted(self._artifact_succ, key=lambda a: (self._order.get(a.split(".")[0], 0), a))
 
     def artifact_order(self) -> list[str]:
         """Every artifact, each after all it derives from."""
-        return list(nx.topological_sort(self._artifacts))
+        indegree = {a: len(parents) for a, parents in self._artifact_pred.items()}
+        result = [a for a, degree in indegree.items() if degree == 0]
+        for artifact in result:  # grows while it is read
+            for child in self._artifact_succ[artifact]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    result.append(child)
+        if len(result) != len(indegree):
+            import networkx as nx  # only on this error path
+
+            raise nx.NetworkXUnfeasible("the artifact graph has a cycle")
+        return result
 
     def artifact_parents(self, artifact_id: str) -> list[str]:
-        if artifact_id not in self._artifacts:
-            return []
-        return sorted(self._artifacts.predecessors(artifact_id))
+        return sorted(self._artifact_pred.get(artifact_id, ()))
 
     def derived_from(self, artifact_id: str) -> list[str]:
         """Every artifact derived (transitively) from `artifact_id`."""
-        if artifact_id not in self._artifacts:
+        if artifact_id not in self._artifact_succ:
             return []
-        return sorted(nx.descendants(self._artifacts, artifact_id))
+        return sorted(_reach(self._artifact_succ, artifact_id) - {artifact_id})
 
     def lineage(self, artifact_id: str) -> list[str]:
         """Every artifact `artifact_id` derives from (transitively)."""
-        if artifact_id not in self._artifacts:
+        if artifact_id not in self._artifact_pred:
             return []
-        return sorted(nx.ancestors(self._artifacts, artifact_id))
+        return sorted(_reach(self._artifact_pred, artifact_id) - {artifact_id})
 
     def upstream_sources(self, artifact_id: str) -> list[str]:
         sources = {s.name for s in self.pipeline.sources}

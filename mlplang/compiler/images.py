@@ -84,13 +84,16 @@ class InvalidImage:
     end: int
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def parse_image(text: str) -> ImageReference | InvalidImage:
     """Parse `[registry/]repository[:tag][@digest]`."""
     if not text:
         return InvalidImage(text, "the reference is empty", 0, 0)
-    space = next((i for i, c in enumerate(text) if c.isspace()), None)
+    space = _WHITESPACE.search(text)  # `\s` is `str.isspace`, without a Python loop per character
     if space is not None:
-        return InvalidImage(text, "it contains whitespace", space, space + 1)
+        return InvalidImage(text, "it contains whitespace", space.start(), space.start() + 1)
     name, at, digest = text.partition("@")
     digest_start = len(name) if at else None
     if at and not digest:

@@ -24,8 +24,56 @@ ParamType = Literal["int", "float", "str", "bool"]
 Scalar = Union[bool, int, float, str]
 
 
+_set_attribute = object.__setattr__
+
+
+def _trusted_constructor(cls: type[IRNode]):
+    """`cls.trusted(**fields)`, generated for the class like a dataclass `__init__`:
+    every field a required keyword, the `__dict__` built in field order."""
+    names = tuple(cls.model_fields)
+    for name in names:  # each becomes a parameter of the generated function
+        if not name.isidentifier() or name.startswith("_") or name in ("cls", "node", "new", "set_attribute", "fields_set"):
+            raise TypeError(f"{cls.__name__}.{name}: a field name `trusted` cannot take")
+    arguments = ", ".join(names)
+    values = ", ".join(f"{name!r}: {name}" for name in names)
+    source = (
+        f"def trusted(cls, *, {arguments}):\n"
+        f"    node = new(cls)\n"
+        f"    set_attribute(node, '__dict__', {{{values}}})\n"
+        f"    set_attribute(node, '__pydantic_fields_set__', fields_set)\n"
+        f"    set_attribute(node, '__pydantic_extra__', None)\n"
+        f"    set_attribute(node, '__pydantic_private__', None)\n"
+        f"    return node\n"
+    )
+    # Every field is set; one set per class, never mutated (the models are
+    # frozen, and `model_copy` gives each copy its own).
+    namespace = {"new": cls.__new__, "set_attribute": _set_attribute, "fields_set": set(names)}
+    exec(source, namespace)  # noqa: S102 - the source is built from field names checked above
+    function = namespace["trusted"]
+    function.__qualname__ = f"{cls.__name__}.trusted"
+    function.__doc__ = IRNode.trusted.__doc__
+    return classmethod(function)
+
+
 class IRNode(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # `defer_build`: validators are built on first validation, not at import
+    # (the lowerer builds nodes with `trusted`, which needs none).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        type.__setattr__(cls, "trusted", _trusted_constructor(cls))
+
+    @classmethod
+    def trusted(cls, **fields):
+        """Build a node without validation, for the lowerer's hot paths: every
+        field must be given (a missing or unknown one is a TypeError), with a
+        value of its declared type, as the lowerer has already checked. The
+        result is the same frozen model that validation builds;
+        tests/test_ir.py re-validates the IR of every example and test
+        program, type for type, to keep this honest."""
+        raise NotImplementedError  # replaced in every subclass by `_trusted_constructor`
 
 
 class ArtifactType(IRNode):
@@ -367,5 +415,5 @@ class Pipeline(IRNode):
         return next((p for p in self.params if p.name == name), None)
 
 
-BoolCondition.model_rebuild()
-NotCondition.model_rebuild()
+# `BoolCondition` and `NotCondition` refer to `Condition`, defined after them: with
+# `defer_build`, their validators are completed on first use (no `model_rebuild()` at import).

@@ -76,7 +76,7 @@ class Lineage:
     @cached_property
     def _upstream_sources(self) -> dict[str, frozenset[str]]:
         """Artifact -> the sources it derives from, in one pass over the
-        artifact graph (asking networkx per artifact is quadratic on chains)."""
+        artifact graph (a traversal per artifact would be quadratic on chains)."""
         result: dict[str, frozenset[str]] = {}
         for artifact in self.graph.artifact_order():
             if artifact in self._sources:

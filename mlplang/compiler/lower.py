@@ -27,13 +27,21 @@ NODE_WORDS = {ast.SourceDecl: "source", ast.StepDecl: "step", ast.TemplateStepDe
               ast.GateDecl: "gate", ast.MonitorDecl: "monitor"}
 
 
+_ARTIFACT_TYPES: dict[tuple[str, str | None], ir.ArtifactType] = {}
+"""One immutable `ArtifactType` per (kind, flavor), shared by every node that has it."""
+
+
 def resolve_type(ref: ast.TypeRef, r: Reporter) -> ir.ArtifactType | None:
+    flavor = ref.flavor.value if ref.flavor else None
+    known = _ARTIFACT_TYPES.get((ref.name.value, flavor))
+    if known is not None:
+        return known
     if ref.name.value not in ir.ARTIFACT_KINDS:
         hint = did_you_mean(ref.name.value, ir.ARTIFACT_KINDS)
         r.add(codes.UNKNOWN_TYPE, f"unknown artifact type `{ref.name.value}`", ref.name.span,
               help=hint or "artifact types: " + ", ".join(ir.ARTIFACT_KINDS))
         return None
-    return ir.ArtifactType(kind=ref.name.value, flavor=ref.flavor.value if ref.flavor else None)
+    return _ARTIFACT_TYPES.setdefault((ref.name.value, flavor), ir.ArtifactType.trusted(kind=ref.name.value, flavor=flavor))
 
 
 def _check_unique(names: list[ast.Name], what: str, r: Reporter) -> set[str]:
@@ -73,6 +81,7 @@ class PipelineLowerer:
         self.task_outputs: dict[str, _TaskOutputs] = {}
         self._step_output_types: dict[str, dict[str, ir.ArtifactType | None]] | None = None
         self._opaque_tasks: set[str] = set()
+        self._param_refs: dict[str, ir.ParamRef] | None = None
         self.unresolved_params: set[str] = set()
         """Params declared with an unknown type: reported once, their uses stay silent."""
 
@@ -95,9 +104,14 @@ class PipelineLowerer:
                 gates.append(self._gate(member))
             elif isinstance(member, ast.MonitorDecl):
                 monitors.append(self._monitor(member))
-        return ir.Pipeline(
+        return ir.Pipeline.trusted(
             name=self.decl.name.value,
             file=self.module.source.path,
+            description=attributes.get("description"),
+            owner=attributes.get("owner"),
+            schedule=attributes.get("schedule"),
+            risk=attributes.get("risk"),
+            tags=attributes.get("tags", ()),
             params=tuple(self.params.values()),
             secrets=tuple(self.secrets.values()),
             sources=tuple(self.sources.values()),
@@ -106,7 +120,6 @@ class PipelineLowerer:
             monitors=tuple(monitors),
             span=self.decl.span,
             name_span=self.decl.name.span,
-            **attributes,
         )
 
     # ---- pipeline-level declarations ------------------------------------------------
@@ -151,7 +164,7 @@ class PipelineLowerer:
         secrets = [m for m in members if isinstance(m, ast.SecretDecl)]
         _check_unique([s.name for s in secrets], "secret", r)
         for decl in secrets:
-            self.secrets.setdefault(decl.name.value, ir.Secret(name=decl.name.value, span=decl.span))
+            self.secrets.setdefault(decl.name.value, ir.Secret.trusted(name=decl.name.value, span=decl.span))
         for member in members:
             if type(member) not in NODE_WORDS:
                 continue
@@ -189,7 +202,7 @@ class PipelineLowerer:
                 default = None
             elif type_name == "float":
                 default = float(default)
-        return ir.Param(name=decl.name.value, type=type_name, default=default, span=decl.span)
+        return ir.Param.trusted(name=decl.name.value, type=type_name, default=default, span=decl.span)
 
     def _source(self, decl: ast.SourceDecl) -> ir.Source | None:
         r = self.r
@@ -215,7 +228,7 @@ class PipelineLowerer:
         description = as_str(values["description"].value, r, "description") if "description" in values else None
         if artifact_type is None or uri is None:
             return None
-        return ir.Source(name=decl.name.value, type=artifact_type, uri=uri, version=version, pii=pii or (),
+        return ir.Source.trusted(name=decl.name.value, type=artifact_type, uri=uri, version=version, pii=pii or (),
                          description=description, span=decl.span)
 
     # ---- outputs first, so bindings may refer forward -----------------------------
@@ -231,7 +244,8 @@ class PipelineLowerer:
             if artifact_type is None:
                 result.unresolved.add(decl.name.value)
             else:
-                result.outputs[decl.name.value] = ir.Output(name=decl.name.value, type=artifact_type, span=decl.span)
+                result.outputs[decl.name.value] = ir.Output.trusted(name=decl.name.value, type=artifact_type, pii=None,
+                                                                    description=None, span=decl.span)
         return result
 
     def _discover_outputs(self, members: tuple[ast.Member, ...]) -> None:
@@ -264,12 +278,19 @@ class PipelineLowerer:
 
     def _body_scope(self, kind: str, params=None, own: str | None = None, unresolved_params=None) -> BodyScope:
         if params is None:
-            params = {name: ir.ParamRef(name=name, span=p.span) for name, p in self.params.items()}
+            params = self._pipeline_param_refs()
         if unresolved_params is None:
             unresolved_params = self.unresolved_params
         return BodyScope(kind=kind, conditions=self._condition_scope(own), params=params,
                          secrets=self.secrets, pipeline_params=self.params,
                          unresolved_params=set(unresolved_params))
+
+    def _pipeline_param_refs(self) -> dict[str, ir.ParamRef]:
+        """`${param.X}` bindings of a step outside templates: built once, shared by every step."""
+        if self._param_refs is None:
+            self._param_refs = {name: ir.ParamRef.trusted(kind="param", name=name, span=p.span)
+                                for name, p in self.params.items()}
+        return self._param_refs
 
     # ---- artifact bindings -----------------------------------------------------------
 
@@ -285,7 +306,7 @@ class PipelineLowerer:
         if len(value.parts) == 1:
             if head.value in self.sources:
                 source = self.sources[head.value]
-                ref = ir.ArtifactRef(producer=head.value, span=value.span)
+                ref = ir.ArtifactRef.trusted(producer=head.value, output=None, span=value.span)
                 self._check_type(expected, source.type, value, source.span, what)
                 return ref
             if isinstance(self.nodes.get(head.value), ast.SourceDecl):
@@ -320,7 +341,7 @@ class PipelineLowerer:
             return None
         declared = task.outputs[output.value]
         self._check_type(expected, declared.type, value, declared.span, what)
-        return ir.ArtifactRef(producer=head.value, output=output.value, span=value.span)
+        return ir.ArtifactRef.trusted(producer=head.value, output=output.value, span=value.span)
 
     def _check_type(self, expected, actual: ir.ArtifactType, value: ast.Ref, declared_span, what: str) -> None:
         if expected is None:
@@ -354,7 +375,7 @@ class PipelineLowerer:
                 continue
             ref = self.resolve_artifact(decl.binding, artifact_type, f"input `{decl.name.value}`")
             if ref is not None and artifact_type is not None:
-                inputs.append(ir.Input(name=decl.name.value, type=artifact_type, ref=ref, span=decl.span))
+                inputs.append(ir.Input.trusted(name=decl.name.value, type=artifact_type, ref=ref, span=decl.span))
         return inputs
 
     def _after(self, names: list[ast.Name], own: str) -> tuple[str, ...]:
@@ -401,10 +422,10 @@ class PipelineLowerer:
         body = lower_body(decl.body, self._body_scope("step"), self.r, lambda t: resolve_type(t, self.r))
         inputs = self._inputs(body.inputs)
         fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
-                                   self._dedupe_outputs(body.outputs), self._body_scope("step").params,
+                                   self._dedupe_outputs(body.outputs), self._pipeline_param_refs(),
                                    decl.name, decl.span, "step", decl.body, self.unresolved_params)
-        return ir.Step(after=self._after(body.after, decl.name.value), when=body.when,
-                       cache=True if body.cache is None else body.cache, **fields)
+        return ir.Step.trusted(after=self._after(body.after, decl.name.value), when=body.when,
+                               cache=True if body.cache is None else body.cache, template=None, **fields)
 
     @staticmethod
     def _dedupe_outputs(outputs: list[ir.Output]) -> list[ir.Output]:
@@ -418,9 +439,9 @@ class PipelineLowerer:
         if not body.requires and body.approval is None and not any(isinstance(i, ast.RequireDecl) for i in decl.body):
             self.r.add(codes.MISSING_ATTRIBUTE, f"gate `{decl.name.value}` checks nothing", decl.name.span,
                        help="add `require step.metrics.key >= threshold` or an `approval { ... }` block")
-        return ir.Gate(name=decl.name.value, requires=tuple(body.requires), approval=body.approval,
-                       after=self._after(body.after, decl.name.value), description=body.description,
-                       span=decl.span, name_span=decl.name.span)
+        return ir.Gate.trusted(name=decl.name.value, requires=tuple(body.requires), approval=body.approval,
+                               after=self._after(body.after, decl.name.value), description=body.description,
+                               span=decl.span, name_span=decl.name.span)
 
     def _monitor(self, decl: ast.MonitorDecl) -> ir.Monitor:
         scope = self._body_scope("monitor", own=decl.name.value)
@@ -435,8 +456,8 @@ class PipelineLowerer:
         else:
             self.r.add(codes.MISSING_ATTRIBUTE, f"monitor `{decl.name.value}` watches nothing", decl.name.span,
                        help="add `watch = deploy.endpoint` naming the deployed artifact it checks")
-        return ir.Monitor(watch=watch, schedule=body.schedule, requires=tuple(body.requires),
-                          on_breach=body.on_breach, **fields)
+        return ir.Monitor.trusted(watch=watch, schedule=body.schedule, requires=tuple(body.requires),
+                                  on_breach=body.on_breach, **fields)
 
     # ---- templates ------------------------------------------------------------------------
 
@@ -510,13 +531,13 @@ class PipelineLowerer:
                     if scalar is not None:
                         if param.type.name.value == "float" and scalar_type(scalar) == "int":
                             scalar = float(scalar)
-                        bindings[name] = ir.LiteralValue(value=scalar, span=param.default.span)
+                        bindings[name] = ir.LiteralValue.trusted(kind="literal", value=scalar, span=param.default.span)
                 continue
             if is_artifact:
                 artifact_type = resolve_type(param.type, self.r)
                 ref = self.resolve_artifact(argument.value, artifact_type, f"argument `{name}`")
                 if ref is not None and artifact_type is not None:
-                    inputs.append(ir.Input(name=name, type=artifact_type, ref=ref, span=argument.span))
+                    inputs.append(ir.Input.trusted(name=name, type=artifact_type, ref=ref, span=argument.span))
             else:
                 bound = self._scalar_argument(argument, param.type.name.value)
                 if bound is not None:
@@ -539,10 +560,10 @@ class PipelineLowerer:
             names = {e.name for e in extra.env}
             fields["env"] = tuple(e for e in fields["env"] if e.name not in names) + tuple(extra.env)
         cache = extra.cache if extra.cache is not None else (True if body.cache is None else body.cache)
-        arguments = tuple(ir.StepParameter(name=n, value=v) for n, v in bindings.items())
-        origin = ir.TemplateOrigin(module=module.source.path, template=template.name.value, span=template.span,
+        arguments = tuple(ir.StepParameter.trusted(name=n, value=v) for n, v in bindings.items())
+        origin = ir.TemplateOrigin.trusted(module=module.source.path, template=template.name.value, span=template.span,
                                    arguments=arguments)
-        return ir.Step(after=self._after(extra.after, decl.name.value), when=extra.when, cache=cache,
+        return ir.Step.trusted(after=self._after(extra.after, decl.name.value), when=extra.when, cache=cache,
                        template=origin, **fields)
 
     def _scalar_argument(self, argument: ast.Argument, declared: str):
@@ -557,7 +578,7 @@ class PipelineLowerer:
                 self.r.add(codes.INVALID_VALUE, f"argument `{argument.name.value}` is {declared}, "
                            f"but param `{param.name}` is {param.type}", value.span)
                 return None
-            return ir.ParamRef(name=param.name, span=value.span)
+            return ir.ParamRef.trusted(kind="param", name=param.name, span=value.span)
         scalar = as_scalar(value)
         if scalar is None or not scalar_fits(declared, scalar_type(scalar)):
             if not isinstance(value, ast.ErrorValue):
@@ -565,4 +586,5 @@ class PipelineLowerer:
                            f"argument `{argument.name.value}` must be {declared}, found {describe(value)}",
                            value.span, label=f"expected {declared}")
             return None
-        return ir.LiteralValue(value=float(scalar) if declared == "float" else scalar, span=value.span)
+        return ir.LiteralValue.trusted(kind="literal", value=float(scalar) if declared == "float" else scalar,
+                                       span=value.span)

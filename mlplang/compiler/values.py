@@ -126,7 +126,7 @@ def as_cron(value: ast.Value, r: Reporter, what: str) -> ir.Cron | None:
         return None
     error = cron_error(text)
     if error is None:
-        return ir.Cron(expression=" ".join(text.split()), span=value.span)
+        return ir.Cron.trusted(expression=" ".join(text.split()), span=value.span)
     r.add(
         codes.INVALID_VALUE,
         f"`{text}` is not a valid cron expression",

@@ -26,14 +26,14 @@ class Severity(str, Enum):
 class Label(BaseModel):
     """A secondary span with a short message ("first defined here")."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # validators built on first use, not at import
 
     span: Span
     message: str = ""
 
 
 class Diagnostic(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # validators built on first use, not at import
 
     code: str
     severity: Severity
