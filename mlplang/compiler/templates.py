@@ -27,7 +27,8 @@ def check_template_definition(template: ast.TemplateDecl, r: Reporter) -> None:
             if param.default is not None and (scalar is None or not scalar_fits(type_name, scalar_type(scalar))):
                 r.add(codes.PARAM_DEFAULT_TYPE, f"default of parameter `{param.name.value}` is not {type_name}",
                       param.default.span, labels=[Label(span=param.type.span, message="declared here")])
-            bindings[param.name.value] = ir.LiteralValue(value=scalar if scalar is not None else "", span=param.span)
+            bindings[param.name.value] = ir.LiteralValue.trusted(
+                kind="literal", value=scalar if scalar is not None else "", span=param.span)
         else:
             resolve_type(param.type, r)
             artifact_params.add(param.name.value)  # even if its type is unknown: reported once, above
