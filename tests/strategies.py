@@ -94,7 +94,10 @@ class Program:
     steps: list[Step]
     gate_approval: bool
     on_breach: str
-    user_strings: list[tuple[str, str]]  # (where: run/env/param, text) for every user string placed
+    # (where, text) for every user string placed; where is `run`, `env`,
+    # `param:<name>` (a str param's default), `description` (the pipeline's)
+    # or `description:<step>`
+    user_strings: list[tuple[str, str]]
     edges: set[tuple[str, str]] = field(default_factory=set)  # expected step/gate graph (data + after + gate)
 
     def source(self) -> str:
@@ -194,14 +197,15 @@ def programs(draw, hostile: bool = True) -> Program:
         ("min_auc", "float", _float_text(draw(st.floats(min_value=0, max_value=1)))),
         ("enabled", "bool", draw(st.sampled_from(["true", "false"]))),
         ("epochs", "int", str(draw(st.integers(-1000, 10**9)))),
-        ("note", "str", quote(user_text("param"))),
+        ("note", "str", quote(user_text("param:note"))),
     ]
     for _ in range(draw(st.integers(0, 2))):
         type_ = draw(st.sampled_from(["int", "float", "str", "bool"]))
+        param_name = fresh("p")
         default = {"int": lambda: str(draw(st.integers(-5, 5))), "float": lambda: _float_text(draw(FLOATS)),
-                   "str": lambda: quote(user_text("param")),
+                   "str": lambda name=param_name: quote(user_text(f"param:{name}")),
                    "bool": lambda: draw(st.sampled_from(["true", "false"]))}[type_]()
-        params.append((fresh("p"), type_, default))
+        params.append((param_name, type_, default))
     secrets = [fresh("s") for _ in range(draw(st.integers(0, 2)))]
 
     sources = []
@@ -230,7 +234,7 @@ def programs(draw, hostile: bool = True) -> Program:
 
     def extras(step: Step) -> None:
         if draw(st.booleans()):
-            step.description = draw(text)
+            step.description = user_text(f"description:{step.name}")
         if draw(st.integers(0, 3)) == 0:
             step.when = draw(st.sampled_from(["param.enabled", "not param.enabled", "param.epochs > 3",
                                               "param.enabled and param.note != \"x\""]))
@@ -305,8 +309,9 @@ def programs(draw, hostile: bool = True) -> Program:
     edges |= {("train", "evaluate"), ("evaluate", "release"), ("release", "deploy"), ("train", "deploy")}
     steps += [train, evaluate, deploy]
 
+    name = fresh("pl")
     return Program(
-        name=fresh("pl"), description=draw(text), params=params, secrets=secrets, sources=sources,
+        name=name, description=user_text("description"), params=params, secrets=secrets, sources=sources,
         steps=steps, gate_approval=draw(st.booleans()),
         on_breach=draw(st.sampled_from(["retrain", "alert"])), user_strings=user, edges=edges,
     )

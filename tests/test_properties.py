@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +21,14 @@ import networkx as nx
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as fixed_seed
 
 from backends.airflow_support import dag_edges, run_harness
 from backends.airflow_support import ir_edges as airflow_ir_edges
-from backends.conftest import check_jsonschema_command, schema_check  # noqa: F401  (fixtures)
+from backends.conftest import (  # noqa: F401  (fixtures)
+    ZizmorReport, actionlint, actionlint_command, check_jsonschema_command, schema_check, zizmor,
+    zizmor_command,
+)
 from backends.kubeflow_support import kfp_check, spec_edges
 from backends.kubeflow_support import ir_edges as kfp_ir_edges
 from backends.test_github import body_needs
@@ -38,6 +44,9 @@ from strategies import Program, programs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = int(os.environ.get("MLP_HYPOTHESIS_EXAMPLES", "25"))
+# actionlint and zizmor run on a fixed, reproducible sample of generated programs
+LINT_SAMPLE = int(os.environ.get("MLP_GITHUB_LINT_SAMPLE", "15"))
+LINT_SEED = int(os.environ.get("MLP_HYPOTHESIS_SEED", "0"))
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -165,6 +174,91 @@ def test_github_workflows_reload_validate_and_keep_the_graph(tmp_path, schema_ch
     assert schema_check(written) == []
 
 
+def lint_findings(actionlint, zizmor, sources: dict[str, str]) -> list[str]:  # noqa: F811
+    """actionlint findings and zizmor findings of severity medium or higher on
+    the workflow files `sources` (path -> the MLP program compiled into it), in
+    one call of each validator, each followed by the program."""
+    paths = sorted(sources)
+    problems = [f"{f['file']}:{f['line']}:{f['column']}: actionlint [{f['kind']}] {f['message']}"
+                f"\n{sources[str(Path(f['file']).resolve())]}" for f in actionlint(paths)]
+
+    def path(finding: dict) -> str:
+        return str(Path(finding["locations"][0]["symbolic"]["key"]["Local"]["verbatim_path"]).resolve())
+
+    try:
+        report = zizmor(paths)
+    except AssertionError as error:  # zizmor did not run: it names the file it could not load
+        named = "\n\n".join(f"{p}:\n{sources[p]}" for p in paths if p in str(error))
+        raise AssertionError(f"{error}\n\nthe programs of the files it names:\n{named}") from None
+    problems += [f"zizmor {ZizmorReport.describe(f)}\n{sources[path(f)]}" for f in report.blocking]
+    return problems
+
+
+def test_github_workflows_pass_actionlint_and_zizmor(tmp_path, actionlint, zizmor) -> None:  # noqa: F811
+    """A fixed sample of generated programs (`MLP_GITHUB_LINT_SAMPLE`, seed
+    `MLP_HYPOTHESIS_SEED`) compiled to GitHub workflows: actionlint finds
+    nothing, zizmor nothing of severity medium or higher. The validators run
+    once over the whole sample, after hypothesis, so a finding is not shrunk
+    nor saved in the example database: the seed is fixed (and the database
+    unused) for the sample to be the same on every run, and the message carries
+    the offending program (add it to tests/regressions/github_lint/)."""
+    sources: dict[str, str] = {}
+
+    @fixed_seed(LINT_SEED)
+    @settings(PROPERTY, max_examples=LINT_SAMPLE, database=None)
+    @given(programs())
+    def collect(program: Program) -> None:
+        result, _ = compiled(program, "github")
+        folder = tmp_path / f"p{len(sources)}"
+        for written_path in write_files(folder, compile_result(result, "github", LintConfig()).files):
+            sources[str(written_path.resolve())] = program.source()
+
+    collect()
+    assert len(sources) >= 2 * min(LINT_SAMPLE, 5)
+    problems = lint_findings(actionlint, zizmor, sources)
+    assert problems == [], f"seed {LINT_SEED}, sample {LINT_SAMPLE}:\n" + "\n\n".join(problems)
+
+
+REGRESSIONS = ROOT / "tests" / "regressions" / "github_lint"
+OTHER_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
+# Found by test_github_workflows_pass_actionlint_and_zizmor (seeds 2, 6, 7 and 12 of 1-16 with
+# MLP_GITHUB_LINT_SAMPLE=100; seed 0 with the default sample of 15 passes):
+# run text with U+2028/U+2029 but no space or control character next to a line
+# break is written by PyYAML as a multi-line single-quoted scalar holding the
+# character raw (mlplang/backends/yaml_writer.py asks for no style, PyYAML picks
+# `'`). zizmor cannot load the file when the character starts a line; and by
+# the YAML 1.2 spec (U+2028 is no line break there) the next line's indentation
+# would become text. Not fixed yet: the fix belongs in yaml_writer.py (force `"`).
+YAML_WRITER_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
+                                    reason="U+2028/U+2029 written raw in a single-quoted scalar (yaml_writer.py)")
+# Found while minimizing the above: a step with no input, output, param or env
+# gets `env: {}`, which actionlint rejects ("env should not be empty"); the
+# generated programs never have such a step. Not fixed yet (github.py, step_job).
+EMPTY_ENV_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
+                                  reason="`env: {}` on a step without inputs, outputs or env (github.py)")
+KNOWN_BUGS = {"generated_seed2.mlp": YAML_WRITER_BUG,
+              "line_separator_starts_a_line.mlp": YAML_WRITER_BUG,
+              "paragraph_separator_starts_a_line.mlp": YAML_WRITER_BUG,
+              "line_separator_inside_a_line.mlp": YAML_WRITER_BUG,
+              "step_without_inputs_outputs_or_env.mlp": EMPTY_ENV_BUG}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[KNOWN_BUGS[p.name]] if p.name in KNOWN_BUGS else [])
+                                  for p in sorted(REGRESSIONS.glob("*.mlp"))])
+def test_github_lint_regressions(path: Path, tmp_path, actionlint, zizmor) -> None:  # noqa: F811
+    """Programs once found by the GitHub lint property (tests/regressions/github_lint/):
+    no raw Unicode line break in the emitted YAML, nothing from actionlint, and
+    nothing medium or higher from zizmor."""
+    source = path.read_text(encoding="utf-8")
+    outcome = compile_result(load_text(source), "github", LintConfig())
+    assert outcome.ok
+    sources = {str(p.resolve()): source for p in write_files(tmp_path, outcome.files)}
+    assert lint_findings(actionlint, zizmor, sources) == []
+    for written_path in sources:
+        text = Path(written_path).read_text(encoding="utf-8")
+        assert not [c for c in OTHER_LINE_BREAKS if c in text], f"raw Unicode line break in {written_path}"
+
+
 LINE_SEPARATOR_PROGRAM = """
 pipeline p {
   owner = "a@example.com"
@@ -247,20 +341,93 @@ def python_strings(text: str) -> list[str]:
     return [n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
+def call_keywords(text: str) -> list[dict[str, object]]:
+    """The constant keyword arguments of every call in Python source."""
+    return [{k.arg: k.value.value for k in n.keywords if isinstance(k.value, ast.Constant)}
+            for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call)]
+
+
+def airflow_param_defaults(text: str) -> dict[str, list[object]]:
+    """`"name": Param(default, ...)` entries of a DAG file: name -> defaults."""
+    found: dict[str, list[object]] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if (isinstance(key, ast.Constant) and isinstance(value, ast.Call)
+                        and isinstance(value.func, ast.Name) and value.func.id == "Param"
+                        and value.args and isinstance(value.args[0], ast.Constant)):
+                    found.setdefault(key.value, []).append(value.args[0].value)
+    return found
+
+
+# `if [ -z "${MLP_PARAM_x:-}" ]; then MLP_PARAM_x=<shell word>; fi`: a param's
+# default applied by a GitHub run script (github.py, defaults_script)
+GITHUB_DEFAULT = re.compile(r"""then (MLP_(?:PIPELINE_)?PARAM_\w+)=((?:'[^']*'|"'"|[\w@%+=:,./-])+); fi""")
+
+
+def github_script_defaults(workflows: list[dict]) -> dict[str, list[str]]:
+    """Variable -> the values the run scripts give it when the run has no input."""
+    found: dict[str, list[str]] = {}
+    for workflow in workflows:
+        for job in workflow["jobs"].values():
+            for step in job.get("steps", []):
+                script = step.get("run", "").replace(GITHUB_ESCAPE, "${{")
+                for variable, word in GITHUB_DEFAULT.findall(script):
+                    found.setdefault(variable, []).extend(shlex.split(word))
+    return found
+
+
 @PROPERTY
 @given(programs())
 def test_user_strings_survive_into_every_target(program: Program) -> None:
+    """Every user string of a generated program (run text, env literals, str
+    param defaults, pipeline and step descriptions) is read back unchanged from
+    each target that carries it. Not carried, by design: descriptions in GitHub
+    workflows (a workflow and a job have no description field), and step
+    descriptions in Kubeflow specs (a task has none either)."""
     _, github = compiled(program, "github")
-    github_strings = [s.replace(GITHUB_ESCAPE, "${{") for t in github.values() for s in yaml_strings(yaml.safe_load(t))]
+    workflows = [yaml.safe_load(t) for t in github.values()]
+    github_strings = [s.replace(GITHUB_ESCAPE, "${{") for w in workflows for s in yaml_strings(w)]
+    inputs = yaml.safe_load(github[f"{program.name}.yml"])["on"]["workflow_dispatch"]["inputs"]
+    script_defaults = github_script_defaults(workflows)
     _, airflow = compiled(program, "airflow")
     airflow_strings = [s for t in airflow.values() for s in python_strings(t)]
+    airflow_calls = [kw for t in airflow.values() for kw in call_keywords(t)]
+    airflow_defaults = airflow_param_defaults(airflow[f"{program.name}.py"])
     _, kubeflow = compiled(program, "kubeflow")
     kubeflow_strings = [unescape(s) for t in kubeflow.values() for d in yaml.safe_load_all(t) for s in yaml_strings(d)]
+    spec = next(d for d in yaml.safe_load_all(kubeflow[f"{program.name}.yaml"]) if "pipelineInfo" in d)
+    kubeflow_params = spec["root"]["inputDefinitions"]["parameters"]
     for where, text in program.user_strings:
-        if where != "param":  # GitHub shell-quotes a param default into the run script
+        kind, _, name = where.partition(":")
+        if kind == "param":
+            # GitHub: the input's default, unless it holds `${{` (which the runner
+            # might evaluate there): then only the run scripts reading the param
+            # apply it, shell-quoted. Every run script applying it gives it `text`.
+            if "${{" in text:
+                assert "default" not in inputs[name], f"github default of {name}: {inputs[name]}"
+            else:
+                assert inputs[name]["default"] == text, f"github default of {name}"
+            for variable, values in script_defaults.items():
+                if variable.endswith(f"PARAM_{name}"):
+                    assert set(values) == {text}, f"github run-script default of {name}: {values!r}"
+            assert airflow_defaults.get(name) == [text], f"airflow Param default of {name}"
+            assert unescape(kubeflow_params[name]["defaultValue"]) == text, f"kubeflow default of {name}"
+        elif kind == "description" and not name:  # the pipeline's
+            assert {"dag_id": program.name, "description": text}.items() <= next(
+                kw for kw in airflow_calls if kw.get("dag_id") == program.name).items(), "airflow description"
+            # `description` then notes: written as is today, not through
+            # transport.escape as other user text is; either form must hold `text`
+            described = spec["pipelineInfo"]["description"]
+            assert any(d == text or d.startswith(text + "\n\n") for d in (described, unescape(described))), \
+                f"kubeflow description {described!r}"
+        elif kind == "description":  # a step's: Airflow only
+            assert any(kw.get("task_id") == name and kw.get("doc_md") == text for kw in airflow_calls), \
+                f"airflow doc_md of {name}"
+        else:
             assert_survives(text, github_strings, f"github {where}")
-        assert_survives(text, airflow_strings, f"airflow {where}")
-        assert_survives(text, kubeflow_strings, f"kubeflow {where}")
+            assert_survives(text, airflow_strings, f"airflow {where}")
+            assert_survives(text, kubeflow_strings, f"kubeflow {where}")
 
 
 # ---- determinism ---------------------------------------------------------------------------------
