@@ -18,6 +18,7 @@ from mlplang.compiler.lineage import Lineage
 from mlplang.config import ConfigError, LintConfig
 from mlplang.diagnostics.model import Diagnostic, has_errors
 from mlplang.lint import lint
+from mlplang.perf import paused_gc
 
 
 @dataclass
@@ -42,6 +43,14 @@ def backend_for(target: str, config: LintConfig, overrides: dict | None = None):
 
 
 def compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None = None) -> CompileOutcome:
+    # The rules and the backends build large trees of small dicts and strings
+    # with no cycles: with the collector running, each full collection would
+    # rescan the whole IR and everything built so far (mlplang.perf).
+    with paused_gc():
+        return _compile_result(result, target, config, overrides)
+
+
+def _compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None) -> CompileOutcome:
     outcome = CompileOutcome(diagnostics=lint(result, config))
     if not outcome.ok:
         return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -42,6 +43,38 @@ class CompileUnit:
     lineage: Lineage
     source_path: str
     """The .mlp file, as shown in the generated header."""
+
+    # `ir.Pipeline.step(name)` and friends scan a tuple: looking every node up
+    # that way is quadratic in the number of steps. These indexes are built
+    # once per unit (the first declaration wins, as with the scans).
+
+    @cached_property
+    def _steps(self) -> dict[str, ir.Step]:
+        return _first_by_name(self.pipeline.steps)
+
+    @cached_property
+    def _gates(self) -> dict[str, ir.Gate]:
+        return _first_by_name(self.pipeline.gates)
+
+    @cached_property
+    def _params(self) -> dict[str, ir.Param]:
+        return _first_by_name(self.pipeline.params)
+
+    def step(self, name: str) -> ir.Step | None:
+        return self._steps.get(name)
+
+    def gate(self, name: str) -> ir.Gate | None:
+        return self._gates.get(name)
+
+    def param(self, name: str) -> ir.Param | None:
+        return self._params.get(name)
+
+
+def _first_by_name(items) -> dict:
+    index: dict = {}
+    for item in items:
+        index.setdefault(item.name, item)
+    return index
 
 
 class BackendOptions(BaseModel):

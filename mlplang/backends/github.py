@@ -20,7 +20,6 @@ is rewritten to `${{ '${{' }}` so the runner prints it literally.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from pydantic import Field
@@ -156,8 +155,8 @@ class GitHubBackend(Backend):
             triggers["schedule"] = [{"cron": pipeline.schedule.expression}]
         jobs: dict = {}
         for name in unit.graph.topological_order():
-            step = pipeline.step(name)
-            gate = pipeline.gate(name)
+            step = unit.step(name)
+            gate = unit.gate(name)
             if step is not None:
                 if step.when is not None:
                     jobs[f"{step.name}-when"] = self.when_job(unit, step)
@@ -195,10 +194,10 @@ class GitHubBackend(Backend):
         approval is represented by its approval job)."""
         result = []
         for dependency in unit.graph.dependencies(name):
-            gate = unit.pipeline.gate(dependency)
+            gate = unit.gate(dependency)
             if gate is not None and gate.approval is not None:
                 result.append(f"{gate.name}-approval")
-            elif unit.pipeline.step(dependency) is not None or gate is not None:
+            elif unit.step(dependency) is not None or gate is not None:
                 result.append(dependency)
         return result
 
@@ -556,6 +555,19 @@ def _annotate_pins(text: str) -> str:
     Only the `uses:` key of a step matches (a step's keys sit at exactly six
     spaces; block scalars holding user text are indented deeper), so a `run:`
     line that happens to read `uses: actions/...` is left alone."""
-    for action, version in (CHECKOUT, UPLOAD, DOWNLOAD):
-        text = re.sub(rf"^(      uses: {re.escape(action)})$", rf"\1 # {version}", text, flags=re.MULTILINE)
-    return text
+    # One pass: split where a line starts with the key, look the rest of the
+    # line up (the first and the last line too, between the added breaks).
+    parts = ("\n" + text + "\n").split(_USES)
+    for index in range(1, len(parts)):
+        part = parts[index]
+        end = part.find("\n")
+        if end < 0:  # the line ends where the next part starts (at its break)
+            end = len(part)
+        version = _PIN_VERSIONS.get(part[:end])
+        if version is not None:
+            parts[index] = f"{part[:end]} # {version}{part[end:]}"
+    return _USES.join(parts)[1:-1]
+
+
+_USES = "\n      uses: "
+_PIN_VERSIONS = {action: version for action, version in (CHECKOUT, UPLOAD, DOWNLOAD)}

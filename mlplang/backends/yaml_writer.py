@@ -3,12 +3,29 @@
 Documents are built as plain data (dicts in the order they should appear)
 and dumped here: keys keep their insertion order, multi-line strings become
 literal block scalars (`|`), and anything that could be misread (`on`, `yes`,
-`1.0`, `: `) is quoted by the YAML library, not by string building.
+`1.0`, `: `) is quoted by the YAML library's rules, not by ad hoc string
+building.
+
+The output is defined as what PyYAML (libyaml's emitter) writes with the
+settings of `_pyyaml_dump`. Building a 10,000-step document through PyYAML's
+representer takes seconds, so `dump` writes the block layout itself and
+applies libyaml's scalar rules (`_Writer`): each scalar is plain,
+single-quoted or a literal block exactly when libyaml would choose that
+style, with PyYAML's own resolver deciding whether a plain scalar would be
+read back as something other than a string. Any scalar it cannot place with
+certainty (control characters, astral characters, double quotes) is
+rendered by PyYAML alone; any document shape it does not cover (aliases,
+complex keys, other types, lines long enough to be folded) falls back to
+PyYAML for the whole document. `tests/backends/test_yaml_writer.py` checks
+the two agree.
 """
 
 from __future__ import annotations
 
+import re
+
 import yaml
+from yaml.resolver import Resolver
 
 _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -30,16 +47,261 @@ def _represent_str(dumper: yaml.SafeDumper, value: str):
 
 _Dumper.add_representer(str, _represent_str)
 
+_WIDTH = 100_000
 
-def dump(document: dict, header: list[str] | None = None) -> str:
-    text = yaml.dump(
-        document,
+
+def dump(document: dict, header: list[str] | None = None, *, sort_keys: bool = False) -> str:
+    """`document` as YAML after the `header` comment lines; with `sort_keys`,
+    the keys of every mapping in sorted order (as kfp writes its specs)."""
+    try:
+        text = _Writer(sort_keys).document(document)
+    except _Unsupported:
+        text = _pyyaml_dump(sorted_keys(document) if sort_keys else document)
+    comments = "".join(f"# {line}\n" for line in (header or []))
+    return comments + text
+
+
+def _pyyaml_dump(value) -> str:
+    return yaml.dump(
+        value,
         Dumper=_Dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
-        width=100_000,
+        width=_WIDTH,
         indent=2,
     )
-    comments = "".join(f"# {line}\n" for line in (header or []))
-    return comments + text
+
+
+def sorted_keys(value):
+    """A copy with the keys of every mapping in sorted order."""
+    if isinstance(value, dict):
+        return {k: sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value
+
+
+# ---- the fast writer ----------------------------------------------------------------------
+
+
+class _Unsupported(Exception):
+    """A document `_Writer` does not cover: PyYAML writes it."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = Resolver()
+_LONGEST = 50_000
+"""libyaml folds plain and quoted scalars past column `_WIDTH`: longer
+one-line scalars are left to PyYAML. (Indentation cannot make up the rest:
+Python's recursion limit stops nesting long before.)"""
+_SIMPLE_KEY_BYTES = 128
+"""libyaml writes a longer key as a complex key (`? key`)."""
+_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
+# Characters libyaml does not consider printable (it then double-quotes the
+# scalar, with escapes). Of the breaks, `\n`, `\u2028` and `\u2029` are
+# printable to it; `_BREAKS` keeps the last two off the one-line path.
+_SPECIAL = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
+"""Characters that cannot start a plain scalar."""
+# Most strings: printable ASCII without `:` or `#`, starting with a letter,
+# `_`, `/` or `$` and not ending with a blank. libyaml writes them plain
+# unless PyYAML's resolver would read them back as something else, which it
+# can only do for first characters in `_RESOLVABLE` (booleans, null).
+_SIMPLE = re.compile(r"[A-Za-z_/$](?:[^\x00-\x1f\x7f-\U0010ffff:#]*[^\x00-\x20\x7f-\U0010ffff:#])?")
+_RESOLVABLE = frozenset("yYnNtTfFoO~")
+
+
+def _plain_text(text: str) -> str:
+    """A one-line string holding no break and no special character, as
+    libyaml writes it in block context: plain when allowed and read back as
+    a string, otherwise single-quoted."""
+    if (text[0] in _INDICATORS or text[0] == " " or text[-1] == " " or text[-1] == ":"
+            or ": " in text or " #" in text
+            or (text[0] in "-?:" and (len(text) == 1 or text[1] == " "))
+            or text.startswith(("---", "..."))
+            or _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _STR_TAG):
+        return "'" + text.replace("'", "''") + "'"
+    return text
+
+
+def _alone(value) -> str:
+    """A scalar as PyYAML writes it, when that is one line in any block
+    context (double-quoted text, an unusual float)."""
+    text = _pyyaml_dump([value])
+    if not text.startswith("- ") or _BREAKS.search(text, 0, len(text) - 1) or len(text) > _LONGEST:
+        raise _Unsupported
+    return text[2:-1]
+
+
+_MISSING = object()
+
+
+class _Writer:
+    def __init__(self, sort_keys: bool = False) -> None:
+        self.sort_keys = sort_keys
+        """Sorted keys; no aliases either, as for a sorted copy of the document."""
+        self.out: list[str] = []
+        self.texts: dict[str, str | None] = {}
+        """One-line rendering of each string seen (None: a literal block)."""
+        self.keys: dict[str, str] = {}
+        self.floats: dict[str, str] = {}
+        self.blocks: dict[tuple[str, str], str] = {}
+        """The indented lines of each literal block scalar, by text and indentation."""
+        self.open_ended = False
+        self.containers: list[int] = []
+        """`id` of every mapping and sequence written: PyYAML writes a
+        container met twice as an anchor and an alias."""
+
+    def document(self, document) -> str:
+        if type(document) is not dict:
+            raise _Unsupported
+        if not document:
+            return "{}\n"
+        self.mapping(document, "", "")
+        if not self.sort_keys and len(set(self.containers)) != len(self.containers):
+            raise _Unsupported
+        if self.open_ended:
+            self.out.append("...\n")
+        return "".join(self.out)
+
+    def text(self, value: str) -> str | None:
+        """The one-line rendering of a string; None when it is a literal block."""
+        rendered = self.texts.get(value, _MISSING)
+        if rendered is _MISSING:
+            if ("\n" in value and not any(c in value for c in _OTHER_LINE_BREAKS)
+                    and _SPECIAL.search(value) is None and value[-1] != " " and " \n" not in value):
+                rendered = None  # a literal block scalar (never folded, whatever its length)
+            elif len(value) > _LONGEST:
+                raise _Unsupported
+            elif _SIMPLE.fullmatch(value) and value[0] not in _RESOLVABLE:
+                rendered = value
+            elif not value:
+                rendered = "''"
+            elif _BREAKS.search(value) is None:
+                rendered = _alone(value) if _SPECIAL.search(value) else _plain_text(value)
+            else:
+                rendered = _alone(value)
+            self.texts[value] = rendered
+        return rendered
+
+    def scalar(self, value) -> str | None:
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is int:
+            return str(value)
+        if kind is float:
+            spelled = repr(value)  # not the value as key: 0.0 == -0.0
+            rendered = self.floats.get(spelled)
+            if rendered is None:
+                rendered = self.floats[spelled] = _alone(value)
+            return rendered
+        raise _Unsupported
+
+    def key(self, key) -> str:
+        rendered = self.keys.get(key)  # type: ignore[arg-type]
+        if rendered is None:
+            if (type(key) is not str or _BREAKS.search(key)
+                    or len(key.encode("utf-8", "surrogatepass")) > _SIMPLE_KEY_BYTES):
+                raise _Unsupported
+            rendered = self.keys[key] = self.text(key)  # type: ignore[assignment]
+        return rendered  # type: ignore[return-value]
+
+    def literal(self, start: str, value: str, pad: str) -> None:
+        """`start` then `value` as a literal block scalar indented under it."""
+        header = "|"
+        if value[0] in " \n":
+            header += "2"
+        if not value.endswith("\n"):
+            header += "-"
+        # keep chomping (`|+`): as libyaml, end the document with `...` when
+        # the last block scalar written keeps its final line breaks
+        self.open_ended = len(value) == 1 or value.endswith("\n\n")
+        if self.open_ended:
+            header += "+"
+        body = self.blocks.get((value, pad))
+        if body is None:
+            parts = value.split("\n")
+            if value.endswith("\n"):
+                parts.pop()
+            inner = pad + "  "
+            body = self.blocks[(value, pad)] = "".join(f"{inner}{part}\n" if part else "\n" for part in parts)
+        self.out.append(f"{start} {header}\n{body}")
+
+    # `mapping` and `sequence` are the hot loops: strings (most values) are
+    # looked up in the memo inline, everything else goes through `scalar`.
+
+    def mapping(self, mapping: dict, pad: str, lead: str) -> None:
+        """A block mapping: the first key after `lead`, the others after `pad`."""
+        self.containers.append(id(mapping))
+        append = self.out.append
+        texts, keys = self.texts, self.keys
+        inner = pad + "  "
+        items = sorted(mapping.items()) if self.sort_keys else mapping.items()  # keys are unique: values never compared
+        for key, value in items:
+            rendered_key = keys.get(key) if type(key) is str else None
+            if rendered_key is None:
+                rendered_key = self.key(key)
+            kind = type(value)
+            if kind is str:
+                rendered = texts.get(value, _MISSING)
+                if rendered is _MISSING:
+                    rendered = self.text(value)
+                if rendered is None:
+                    self.literal(f"{lead}{rendered_key}:", value, pad)
+                else:
+                    append(f"{lead}{rendered_key}: {rendered}\n")
+            elif kind is dict:
+                if value:
+                    append(f"{lead}{rendered_key}:\n")
+                    self.mapping(value, inner, inner)
+                else:
+                    self.containers.append(id(value))
+                    append(f"{lead}{rendered_key}: {{}}\n")
+            elif kind is list:
+                if value:
+                    append(f"{lead}{rendered_key}:\n")
+                    self.sequence(value, pad, pad)  # indentless, as PyYAML writes it
+                else:
+                    self.containers.append(id(value))
+                    append(f"{lead}{rendered_key}: []\n")
+            else:
+                append(f"{lead}{rendered_key}: {self.scalar(value)}\n")
+            lead = pad
+
+    def sequence(self, sequence: list, pad: str, lead: str) -> None:
+        """A block sequence: the first dash after `lead`, the others after `pad`."""
+        self.containers.append(id(sequence))
+        append = self.out.append
+        texts = self.texts
+        inner = pad + "  "
+        for value in sequence:
+            kind = type(value)
+            if kind is str:
+                rendered = texts.get(value, _MISSING)
+                if rendered is _MISSING:
+                    rendered = self.text(value)
+                if rendered is None:
+                    self.literal(lead + "-", value, pad)
+                else:
+                    append(f"{lead}- {rendered}\n")
+            elif kind is dict:
+                if value:
+                    self.mapping(value, inner, lead + "- ")
+                else:
+                    self.containers.append(id(value))
+                    append(lead + "- {}\n")
+            elif kind is list:
+                if value:
+                    self.sequence(value, inner, lead + "- ")
+                else:
+                    self.containers.append(id(value))
+                    append(lead + "- []\n")
+            else:
+                append(f"{lead}- {self.scalar(value)}\n")
+            lead = pad

@@ -67,13 +67,16 @@ class DagBuilder:
     tasks: list[Task] = field(default_factory=list)
     edges: list[tuple[str, str]] = field(default_factory=list)
     needs: set[str] = field(default_factory=set)
+    _edge_set: set[tuple[str, str]] = field(default_factory=set)
+    """The edges again, for a constant-time duplicate test."""
 
     def add(self, variable: str, task_id: str, operator: str, **kwargs) -> str:
         self.tasks.append(Task(variable, task_id, call(operator, task_id=task_id, **kwargs)))
         return variable
 
     def edge(self, upstream: str, downstream: str) -> None:
-        if (upstream, downstream) not in self.edges:
+        if (upstream, downstream) not in self._edge_set:
+            self._edge_set.add((upstream, downstream))
             self.edges.append((upstream, downstream))
 
     def sorted_edges(self) -> list[tuple[str, str]]:
@@ -114,7 +117,7 @@ class AirflowBackend(Backend):
         entry: dict[str, str] = {}
         exit_: dict[str, str] = {}
         for name in unit.graph.topological_order():
-            step, gate = pipeline.step(name), pipeline.gate(name)
+            step, gate = unit.step(name), unit.gate(name)
             if step is not None:
                 entry[name], exit_[name] = self.step_tasks(unit, dag, step)
             elif gate is not None:

@@ -60,6 +60,19 @@ def _escape(char: str) -> str:
     return f"\\U{code:08x}"
 
 
+class _EscapeTable(dict):
+    """`str.translate` table applying `_escape` to every character, filled on
+    first use of each character (escapes never hold a quote character, so the
+    quote is escaped afterwards with a plain replace)."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _escape(chr(code))
+        return value
+
+
+_ESCAPES = _EscapeTable()
+
+
 def string(text: str) -> str:
     """A one-line Python string literal whose value is `text`.
 
@@ -68,8 +81,11 @@ def string(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"not a string: {text!r}")
     quote = "'" if text.count('"') > text.count("'") else '"'
-    body = "".join("\\" + c if c == quote else _escape(c) for c in text)
-    return f"{quote}{body}{quote}"
+    if text.isascii() and text.isprintable():  # the common case: only `\` and the quote to escape
+        body = text.replace("\\", "\\\\")
+    else:
+        body = text.translate(_ESCAPES)
+    return quote + body.replace(quote, "\\" + quote) + quote
 
 
 def number(value: int | float) -> str:
@@ -122,6 +138,8 @@ def call(function: str, *args, **kwargs) -> Call:
 def width(text: str) -> int:
     """Columns `text` takes, as ruff counts them (wide East Asian characters
     count 2, combining marks 0)."""
+    if text.isascii():  # no wide or combining character
+        return len(text)
     total = 0
     for char in text:
         if unicodedata.combining(char):
@@ -132,6 +150,32 @@ def width(text: str) -> int:
 
 def inline(value) -> str:
     """`value` as one line of Python."""
+    return _inline(value, {})
+
+
+def _inline(value, memo: dict[int, tuple]) -> str:
+    """`inline`, remembering the text of every part of `value` by `id`:
+    `lines` asks again for each part it explodes, and would otherwise render
+    a value once per enclosing level."""
+    known = memo.get(id(value))
+    if known is None:
+        # the value is kept with its text: an `id` is unique only while its object lives
+        known = memo[id(value)] = (value, _inline_once(value, memo))
+    return known[1]
+
+
+def _inline_once(value, memo: dict[int, tuple]) -> str:
+    kind = type(value)  # the common exact types first: ABC checks are slow
+    if kind is str:
+        return string(value)
+    if kind is Call:
+        parts = [_inline(a, memo) for a in value.args] + [f"{k}={_inline(v, memo)}" for k, v in value.kwargs]
+        return f"{value.function}({', '.join(parts)})"
+    if kind is dict:
+        return "{" + ", ".join(
+            f"{string(k) if type(k) is str else _key(k)}: {_inline(v, memo)}" for k, v in value.items()) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ", ".join(_inline(v, memo) for v in value) + "]"
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int | float):
@@ -141,12 +185,12 @@ def inline(value) -> str:
     if isinstance(value, Name):
         return value.name
     if isinstance(value, Call):
-        parts = [inline(a) for a in value.args] + [f"{k}={inline(v)}" for k, v in value.kwargs]
+        parts = [_inline(a, memo) for a in value.args] + [f"{k}={_inline(v, memo)}" for k, v in value.kwargs]
         return f"{value.function}({', '.join(parts)})"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(k)}: {inline(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)}: {_inline(v, memo)}" for k, v in value.items()) + "}"
     if isinstance(value, Sequence):
-        return "[" + ", ".join(inline(v) for v in value) + "]"
+        return "[" + ", ".join(_inline(v, memo) for v in value) + "]"
     raise TypeError(f"no Python literal for {type(value).__name__}: {value!r}")
 
 
@@ -163,27 +207,35 @@ def _fits(indent: int, text: str) -> bool:
 def lines(value, indent: int = 0, prefix: str = "", suffix: str = "") -> list[str]:
     """`prefix + value + suffix` as indented lines: on one line when it fits,
     otherwise exploded like ruff format does it (and keeps it)."""
+    return _lines(value, indent, prefix, suffix, {})
+
+
+def _lines(value, indent: int, prefix: str, suffix: str, memo: dict[int, tuple]) -> list[str]:
     pad = INDENT * indent
-    one_line = inline(value)
+    one_line = _inline(value, memo)
     if _fits(indent, prefix + one_line + suffix):
         return [pad + prefix + one_line + suffix]
     if isinstance(value, str):
         return _string_lines(value, indent, prefix, suffix)
     if isinstance(value, Call):
         opening, closing = f"{value.function}(", ")"
-        items = [lines(a, indent + 1, suffix=",") for a in value.args]
-        items += [lines(v, indent + 1, prefix=f"{k}=", suffix=",") for k, v in value.kwargs]
+        items = [_lines(a, indent + 1, "", ",", memo) for a in value.args]
+        items += [_lines(v, indent + 1, f"{k}=", ",", memo) for k, v in value.kwargs]
     elif isinstance(value, Mapping):
         opening, closing = "{", "}"
-        items = [lines(v, indent + 1, prefix=f"{_key(k)}: ", suffix=",") for k, v in value.items()]
+        items = [_lines(v, indent + 1, f"{_key(k)}: ", ",", memo) for k, v in value.items()]
     elif isinstance(value, Sequence) and not isinstance(value, str):
         opening, closing = "[", "]"
-        items = [lines(v, indent + 1, suffix=",") for v in value]
+        items = [_lines(v, indent + 1, "", ",", memo) for v in value]
     else:  # a long number or name: nothing to split
         return [pad + prefix + one_line + suffix]
     if not items:
         return [pad + prefix + one_line + suffix]
-    return [pad + prefix + opening, *(line for item in items for line in item), pad + closing + suffix]
+    result = [pad + prefix + opening]
+    for item in items:
+        result += item
+    result.append(pad + closing + suffix)
+    return result
 
 
 def _string_lines(text: str, indent: int, prefix: str, suffix: str) -> list[str]:

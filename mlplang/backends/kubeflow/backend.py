@@ -92,13 +92,13 @@ class PipelineSpec:
 
     def documents(self) -> list[dict]:
         pipeline, graph = self.pipeline, self.unit.graph
-        order = [n for n in graph.topological_order() if pipeline.step(n) or pipeline.gate(n)]
+        order = [n for n in graph.topological_order() if self.unit.step(n) or self.unit.gate(n)]
         for name in order:  # MLP names first: helper tasks never push a step's name aside
-            step, gate = pipeline.step(name), pipeline.gate(name)
+            step, gate = self.unit.step(name), self.unit.gate(name)
             if step is not None or gate.requires:
                 self.names.claim(name)
         for name in order:
-            step, gate = pipeline.step(name), pipeline.gate(name)
+            step, gate = self.unit.step(name), self.unit.gate(name)
             if step is not None:
                 self.step_task(step)
             else:
@@ -366,19 +366,11 @@ def sdk_version() -> str:
     return f"mlp-{mlplang.__version__}"
 
 
-def sort_keys(value):
-    """Keys in sorted order at every level, as kfp writes its specs."""
-    if isinstance(value, dict):
-        return {k: sort_keys(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [sort_keys(v) for v in value]
-    return value
-
-
 def render(documents: list[dict], unit: CompileUnit, schedule: ir.Cron | None) -> str:
     lines = header_lines(unit.source_path)
     if schedule is not None:
         lines.append(f'recurring run: cron "0 {schedule.expression}"')
     header = [transport.comment_line(line) for line in lines]
-    texts = [dump(sort_keys(documents[0]), header)] + [dump(sort_keys(d)) for d in documents[1:]]
+    # keys in sorted order at every level, as kfp writes its specs
+    texts = [dump(documents[0], header, sort_keys=True)] + [dump(d, sort_keys=True) for d in documents[1:]]
     return "---\n".join(texts)

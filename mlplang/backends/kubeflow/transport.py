@@ -30,6 +30,8 @@ starts is unescaped too; it changes only if it holds `{` followed by MARK.)
 
 from __future__ import annotations
 
+import re
+
 MARK = "\ufdd0"
 
 PRELUDE = """\
@@ -58,13 +60,19 @@ every `MLP_OUT_*` path exists. (`\\357\\267\\220` is MARK in UTF-8.)"""
 def escape(text: str, *, argument: bool = False) -> str:
     """`text` with MARK after every `{` followed by `{` or MARK and, for a
     whole `argument`, after a `{` that starts it (after blanks)."""
-    lead = len(text) - len(text.lstrip()) if argument else -1
-    out: list[str] = []
-    for index, char in enumerate(text):
-        out.append(char)
-        if char == "{" and (index == lead or text[index + 1:index + 2] in ("{", MARK)):
-            out.append(MARK)
-    return "".join(out)
+    if "{" not in text:
+        return text
+    result = _DOUBLE_BRACE.sub("{" + MARK, text)
+    if argument:
+        lead = len(text) - len(text.lstrip())
+        # only blanks come before `lead`, so it is the same index in `result`
+        if text[lead:lead + 1] == "{" and text[lead + 1:lead + 2] not in ("{", MARK):
+            result = result[:lead + 1] + MARK + result[lead + 1:]
+    return result
+
+
+_DOUBLE_BRACE = re.compile("\\{(?=[{" + MARK + "])")
+"""A `{` followed by `{` or MARK (in the original text: the lookahead does not consume)."""
 
 
 def unescape(text: str) -> str:
