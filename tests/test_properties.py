@@ -222,29 +222,15 @@ def test_github_workflows_pass_actionlint_and_zizmor(tmp_path, actionlint, zizmo
 REGRESSIONS = ROOT / "tests" / "regressions" / "github_lint"
 OTHER_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
 # Found by test_github_workflows_pass_actionlint_and_zizmor (seeds 2, 6, 7 and 12 of 1-16 with
-# MLP_GITHUB_LINT_SAMPLE=100; seed 0 with the default sample of 15 passes):
-# run text with U+2028/U+2029 but no space or control character next to a line
-# break is written by PyYAML as a multi-line single-quoted scalar holding the
-# character raw (mlplang/backends/yaml_writer.py asks for no style, PyYAML picks
-# `'`). zizmor cannot load the file when the character starts a line; and by
-# the YAML 1.2 spec (U+2028 is no line break there) the next line's indentation
-# would become text. Not fixed yet: the fix belongs in yaml_writer.py (force `"`).
-YAML_WRITER_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                    reason="U+2028/U+2029 written raw in a single-quoted scalar (yaml_writer.py)")
-# Found while minimizing the above: a step with no input, output, param or env
-# gets `env: {}`, which actionlint rejects ("env should not be empty"); the
-# generated programs never have such a step. Not fixed yet (github.py, step_job).
-EMPTY_ENV_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                  reason="`env: {}` on a step without inputs, outputs or env (github.py)")
-KNOWN_BUGS = {"generated_seed2.mlp": YAML_WRITER_BUG,
-              "line_separator_starts_a_line.mlp": YAML_WRITER_BUG,
-              "paragraph_separator_starts_a_line.mlp": YAML_WRITER_BUG,
-              "line_separator_inside_a_line.mlp": YAML_WRITER_BUG,
-              "step_without_inputs_outputs_or_env.mlp": EMPTY_ENV_BUG}
+# MLP_GITHUB_LINT_SAMPLE=100): run text with U+2028/U+2029 but no space or control character
+# next to a line break was written by PyYAML as a multi-line single-quoted scalar holding the
+# character raw; zizmor could not load the file when the character started a line, and by the
+# YAML 1.2 spec (U+2028 is no line break there) the next line's indentation became text. Such
+# text is now double-quoted (yaml_writer._represent_str). Found while minimizing it: a step
+# with no input, output, param or env got `env: {}`, which actionlint rejects.
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[KNOWN_BUGS[p.name]] if p.name in KNOWN_BUGS else [])
-                                  for p in sorted(REGRESSIONS.glob("*.mlp"))])
+@pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*.mlp")), ids=lambda p: p.name)
 def test_github_lint_regressions(path: Path, tmp_path, actionlint, zizmor) -> None:  # noqa: F811
     """Programs once found by the GitHub lint property (tests/regressions/github_lint/):
     no raw Unicode line break in the emitted YAML, nothing from actionlint, and

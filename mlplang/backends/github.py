@@ -285,7 +285,8 @@ class GitHubBackend(Backend):
         if step.timeout:
             job["timeout-minutes"] = max(1, math.ceil(step.timeout / 60))
         task_env = self.task_env(unit.pipeline, step)
-        job["env"] = task_env.env
+        if task_env.env:  # actionlint: "env should not be empty"
+            job["env"] = task_env.env
         job["steps"] = [
             {"name": "Check out the repository", "uses": uses(CHECKOUT), "with": {"persist-credentials": False}},
             *self.downloads(step.inputs),
@@ -488,7 +489,8 @@ class GitHubBackend(Backend):
             job["container"] = {"image": literal(monitor.image.reference)}
         if monitor.timeout:
             job["timeout-minutes"] = max(1, math.ceil(monitor.timeout / 60))
-        job["env"] = task_env.env
+        if task_env.env:
+            job["env"] = task_env.env
         job["steps"] = [
             {"name": "Check out the repository", "uses": uses(CHECKOUT), "with": {"persist-credentials": False}},
             *downloads,

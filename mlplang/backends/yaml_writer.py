@@ -40,7 +40,12 @@ _OTHER_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
-    if "\n" in value and not any(c in value for c in _OTHER_LINE_BREAKS):
+    if any(c in value for c in _OTHER_LINE_BREAKS):
+        # Double-quoted, where they are escapes (`\L`, `\P`, `\N`): libyaml would
+        # otherwise pick single quotes and write them raw, at the start of a line
+        # when they touch a break, which YAML 1.2 readers (zizmor) reject.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
