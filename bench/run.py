@@ -30,8 +30,9 @@ differ by 10x).
 Processes (fresh interpreter each time, wall clock and CPU = user + system of
 the child from `os.wait4`):
 
-  all targets     `python bench/all_targets.py bench.mlp OUT`: load once, lint
-                  once, emit GitHub, Airflow and Kubeflow, write every file;
+  all targets     `mlp compile bench.mlp -t github -t airflow -t kubeflow -o
+                  OUT`: load once, lint once, emit GitHub, Airflow and
+                  Kubeflow, write every file;
   kfp             bench_kubeflow.py's pair: `python -m mlplang compile -t
                   kubeflow` against the same pipeline written with kfp's DSL
                   (bench/kfp_dsl.py), built and compiled by kfp in .venv-kfp,
@@ -381,7 +382,8 @@ def run_all_targets(args, scratch: Path, report: dict, log: Callable[[str], None
             folder.mkdir(parents=True)
             (folder / BENCH_PATH).write_text(generate(n, shape), encoding="utf-8")
             (folder / "mlp.toml").write_text('[kubeflow]\napproval = "waive"\n', encoding="utf-8")
-            command = [sys.executable, str(HERE / "all_targets.py"), BENCH_PATH, "out"]
+            command = [sys.executable, "-m", "mlplang", "compile", BENCH_PATH, "-t", "github", "-t", "airflow",
+                       "-t", "kubeflow", "-o", "out"]
             timing = Timing()
             try:
                 if not warmed:  # byte code and file caches, once
@@ -794,8 +796,8 @@ def markdown(data: dict) -> str:
             "",
             "#### Check + compile to all three targets, one process",
             "",
-            "`python bench/all_targets.py bench.mlp OUT`: start-up, load once, lint once, emit and write "
-            "GitHub Actions, Airflow and Kubeflow files (pipeline and monitor). Seconds.",
+            "`mlp compile bench.mlp -t github -t airflow -t kubeflow -o OUT`: start-up, load once, lint once, "
+            "emit and write GitHub Actions, Airflow and Kubeflow files (pipeline and monitor). Seconds.",
             "",
             "| shape | steps | runs | wall median (min-max) | CPU median | files, KiB written |",
             "|---|---:|---:|---:|---:|---:|",

@@ -240,22 +240,29 @@ def _parse_options(ctx: click.Context, param: click.Parameter, values: tuple[str
 
 @main.command(name="compile")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--target", "-t", required=True, type=click.Choice(_target_choices()), help="The orchestrator to emit.")
+@click.option("--target", "-t", "targets", required=True, multiple=True, type=click.Choice(_target_choices()),
+              help="The orchestrator to emit (repeatable: -t github -t airflow checks once and emits both).")
 @click.option("--output", "-o", "output", type=click.Path(file_okay=False), default=None,
-              help="Output directory (default: mlp-out/TARGET).")
+              help="Output directory (default: mlp-out/TARGET); with several targets, each "
+                   "goes to a TARGET folder in it (default: mlp-out).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Use this mlp.toml / pyproject.toml instead of searching upwards from each file.")
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", callback=_parse_options,
-              help="A target option, over [tool.mlp.TARGET] (repeatable), e.g. --option operator=kubernetes.")
-def compile_command(paths: tuple[str, ...], target: str, output: str | None, config_path: str | None,
+@click.option("--option", "options", multiple=True, metavar="[TARGET.]KEY=VALUE", callback=_parse_options,
+              help="A target option, over [tool.mlp.TARGET] (repeatable), e.g. --option operator=kubernetes; "
+                   "with several targets, prefix the target: --option kubeflow.approval=waive.")
+def compile_command(paths: tuple[str, ...], targets: tuple[str, ...], output: str | None, config_path: str | None,
                     options: dict[str, str]) -> None:
-    """Check FILES and compile their pipelines for TARGET. Nothing is written
-    unless every file is free of errors."""
+    """Check FILES and compile their pipelines for each TARGET. Nothing is
+    written unless every file compiles for every target without errors."""
+    from dataclasses import replace
+
     from mlplang.backends.writer import WriteError, write_files
-    from mlplang.compile import compile_result
+    from mlplang.compile import compile_targets
     from mlplang.config import ConfigError, find_config
     from mlplang.diagnostics.render import render
 
+    targets = tuple(dict.fromkeys(targets))  # `-t github -t github` is one target
+    overrides = _options_by_target(options, targets)
     files = expand_paths(paths)
     results, unreadable = _load_all(files)
     if unreadable:
@@ -264,26 +271,33 @@ def compile_command(paths: tuple[str, ...], target: str, output: str | None, con
     for result in results:
         try:
             config = find_config(Path(config_path)) if config_path else find_config(Path(result.path))
-            outcome = compile_result(result, target, config, overrides=options)
+            outcome = compile_targets(result, targets, config, overrides)
         except ConfigError as error:
             click.echo(f"mlp: error: {error}", err=True)
             sys.exit(EXIT_USAGE)
-        for diagnostic in outcome.diagnostics:
+        shown = [*outcome.diagnostics, *(d for o in outcome.targets.values() for d in o.diagnostics)]
+        for diagnostic in shown:
             click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)), err=True)
             click.echo(err=True)
         if not outcome.ok:
             failed = True
             continue
-        for file in outcome.files:
-            if file.path in owners:
-                click.echo(f"mlp: error: {result.path} and {owners[file.path]} both emit {file.path}", err=True)
-                failed = True
-            owners[file.path] = result.path
-        emitted.extend(outcome.files)
+        for target, target_outcome in outcome.targets.items():
+            for file in target_outcome.files:
+                if len(targets) > 1:
+                    file = replace(file, path=f"{target}/{file.path}")
+                if file.path in owners:
+                    click.echo(f"mlp: error: {result.path} and {owners[file.path]} both emit {file.path}", err=True)
+                    failed = True
+                owners[file.path] = result.path
+                emitted.append(file)
     if failed:
         click.echo("mlp: nothing written: fix the errors above", err=True)
         sys.exit(EXIT_FINDINGS)
-    directory = Path(output) if output else Path("mlp-out") / target
+    if len(targets) > 1:
+        directory = Path(output) if output else Path("mlp-out")
+    else:
+        directory = Path(output) if output else Path("mlp-out") / targets[0]
     try:
         written = write_files(directory, emitted)
     except WriteError as error:
@@ -291,6 +305,21 @@ def compile_command(paths: tuple[str, ...], target: str, output: str | None, con
         sys.exit(EXIT_USAGE)
     for path in written:
         click.echo(f"wrote {path.as_posix()}")
+
+
+def _options_by_target(options: dict[str, str], targets: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """`--option KEY=VALUE` for every target, `--option TARGET.KEY=VALUE` for one."""
+    by_target: dict[str, dict[str, str]] = {target: {} for target in targets}
+    for key, value in options.items():
+        prefix, dot, name = key.partition(".")
+        if dot and prefix in _target_choices():
+            if prefix not in by_target:
+                raise click.BadParameter(f"{key}: {prefix} is not a target of this compile", param_hint="--option")
+            by_target[prefix][name] = value
+        else:
+            for target in targets:
+                by_target[target][key] = value
+    return by_target
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""`mlp compile`: lint, then emit files for a target, all or nothing.
+"""`mlp compile`: lint, then emit files for one or more targets, all or nothing.
 
 A pipeline with any error - a language error or a governance rule at error
 severity - is not compiled: orchestrators only ever receive pipelines that
@@ -7,6 +7,7 @@ passed every check.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -42,18 +43,47 @@ def backend_for(target: str, config: LintConfig, overrides: dict | None = None):
     return cls(options)
 
 
-def compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None = None) -> CompileOutcome:
+@dataclass
+class TargetsOutcome:
+    """A file compiled for several targets: the lint findings once, then per target
+    what its backend reported and the files it emitted."""
+
+    diagnostics: list[Diagnostic]
+    targets: dict[str, CompileOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics) and all(o.ok for o in self.targets.values())
+
+
+def compile_targets(result: LoadResult, targets: Sequence[str], config: LintConfig,
+                    overrides: Mapping[str, dict] | None = None) -> TargetsOutcome:
+    """Lint once, then emit for each target (all or nothing per target).
+
+    `overrides` holds each target's options over its [tool.mlp.TARGET] table.
+    Nothing is emitted if linting finds an error."""
     # The rules and the backends build large trees of small dicts and strings
     # with no cycles: with the collector running, each full collection would
     # rescan the whole IR and everything built so far (mlplang.perf).
     with paused_gc():
-        return _compile_result(result, target, config, overrides)
-
-
-def _compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None) -> CompileOutcome:
-    outcome = CompileOutcome(diagnostics=lint(result, config))
-    if not outcome.ok:
+        findings = lint(result, config)
+        outcome = TargetsOutcome(findings, {})
+        if has_errors(findings):
+            return outcome
+        for target in targets:
+            outcome.targets[target] = _emit(result, target, config, (overrides or {}).get(target))
         return outcome
+
+
+def compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None = None) -> CompileOutcome:
+    """Lint, then emit for one target: the lint findings and the backend's, with the files."""
+    outcome = compile_targets(result, [target], config, {target: overrides or {}})
+    emitted = outcome.targets.get(target, CompileOutcome())
+    return CompileOutcome(files=emitted.files, diagnostics=[*outcome.diagnostics, *emitted.diagnostics])
+
+
+def _emit(result: LoadResult, target: str, config: LintConfig, overrides: dict | None) -> CompileOutcome:
+    outcome = CompileOutcome()
     backend = backend_for(target, config, overrides)
     for pipeline in result.pipelines:
         graph = result.graph(pipeline)

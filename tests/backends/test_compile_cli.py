@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,71 @@ def test_an_existing_file_as_output_is_a_usage_error(in_repo, tmp_path):
     result = compile_(GOOD, "-o", str(target))
     assert result.exit_code == 2
     assert "is a file" in result.stderr
+
+
+# ---- several targets in one run ------------------------------------------------------
+
+ALL_TARGETS = ("github", "airflow", "kubeflow")
+
+
+def compile_targets_(*args: str):
+    targets = [arg for target in ALL_TARGETS for arg in ("-t", target)]
+    return CliRunner().invoke(main, ["compile", *args, *targets])
+
+
+def test_several_targets_check_once_and_write_what_each_target_writes_alone(in_repo, tmp_path):
+    result = compile_targets_(GOOD, "--option", "kubeflow.approval=suspend", "-o", str(tmp_path / "all"))
+    assert result.exit_code == 0, result.output
+    for target in ALL_TARGETS:
+        alone = CliRunner().invoke(main, ["compile", GOOD, "-t", target, "-o", str(tmp_path / target),
+                                          *(["--option", "approval=suspend"] if target == "kubeflow" else [])])
+        assert alone.exit_code == 0, alone.output
+        expected = {p.name: p.read_bytes() for p in (tmp_path / target).iterdir()}
+        written = {p.name: p.read_bytes() for p in (tmp_path / "all" / target).iterdir()}
+        assert written == expected and len(written) == 2
+
+
+def test_several_targets_show_each_lint_finding_once(tmp_path):
+    source = (ROOT / GOOD).read_text(encoding="utf-8")
+    program = tmp_path / "p.mlp"
+    program.write_text(source.replace("pipeline fraud_detection {", "pipeline fraud_detection {\n  param spare: int = 1", 1),
+                       encoding="utf-8")
+    result = CliRunner().invoke(main, ["compile", str(program), "-t", "github", "-t", "airflow", "-o",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("[unused-param]") == 1
+
+
+def test_several_targets_default_to_one_folder_each_under_mlp_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["compile", str(ROOT / GOOD), "-t", "github", "-t", "airflow"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "mlp-out").rglob("*") if p.is_file()) == [
+        "mlp-out/airflow/fraud_detection-drift.py", "mlp-out/airflow/fraud_detection.py",
+        "mlp-out/github/fraud_detection-drift.yml", "mlp-out/github/fraud_detection.yml",
+    ]
+
+
+def test_an_error_for_one_target_writes_nothing_for_any(in_repo, tmp_path):
+    # Kubeflow cannot express the human approval without an `approval` option (MLP501).
+    out = tmp_path / "all"
+    result = compile_targets_(GOOD, "-o", str(out))
+    assert result.exit_code == 1
+    assert "MLP501" in result.stderr and "mlp: nothing written" in result.stderr
+    assert not out.exists()
+
+
+def test_an_option_for_a_target_not_compiled_is_a_usage_error(in_repo, tmp_path):
+    result = CliRunner().invoke(main, ["compile", GOOD, "-t", "github", "--option", "kubeflow.approval=waive",
+                                       "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "kubeflow is not a target of this compile" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_option_without_a_target_applies_to_every_target(in_repo, tmp_path):
+    result = CliRunner().invoke(main, ["compile", GOOD, "-t", "github", "-t", "kubeflow", "--option", "approval=waive",
+                                       "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2  # GitHub has no `approval` option
+    assert "invalid options for target github" in result.stderr
+    assert not (tmp_path / "out").exists()
