@@ -127,6 +127,8 @@ def test_mutated_files_agree_whichever_path_parses_them(path: Path, seed: int):
         "pipeline p { x = 1 } \x00",
         "",
         "# only a comment",
+        "pipelineisimages { }",  # a keyword is a whole word on both paths, never a prefix
+        "pipeline p { step s { instep = 1 } }",
     ],
 )
 def test_edge_cases_agree(text: str):
@@ -135,6 +137,13 @@ def test_edge_cases_agree(text: str):
     if result is not None:
         assert result == expected
     assert parser.parse_text(text, "t.mlp") == expected
+
+
+def test_a_keyword_glued_to_a_name_is_a_syntax_error():
+    # Lark's contextual lexer once read `pipelineisimages` as `pipeline isimages`.
+    module, diagnostics = parser.parse_text("pipelineisimages {\n  owner = \"a\"\n}\n")
+    assert [d.code for d in diagnostics] == ["MLP001"]
+    assert (diagnostics[0].span.line, diagnostics[0].span.column) == (1, 1)
 
 
 def test_a_valid_file_is_checked_without_importing_lark():

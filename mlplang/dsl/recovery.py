@@ -93,12 +93,27 @@ def _on_comment(token: Token) -> Token:
     return token
 
 
+class _WholeWords:
+    """Words are read whole, in every parser state.
+
+    Where no name is expected, Lark's contextual lexer matches keywords as
+    plain strings, so `pipelineisimages {` read as `pipeline isimages {`.
+    With NAME in every state's lexer, a keyword must be the whole word (Lark
+    then tells a keyword from a name by its text), as in the fast path."""
+
+    always_accept = ("NAME",)
+
+    def process(self, stream):
+        return stream
+
+
 @functools.cache
 def lark_parser() -> Lark:
     return Lark(
         GRAMMAR.read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
+        postlex=_WholeWords(),
         transformer=_builder,
         lexer_callbacks={"COMMENT": _on_comment, "NAME": _on_name},
         maybe_placeholders=False,
