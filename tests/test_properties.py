@@ -402,10 +402,10 @@ def test_user_strings_survive_into_every_target(program: Program) -> None:
         elif kind == "description" and not name:  # the pipeline's
             assert {"dag_id": program.name, "description": text}.items() <= next(
                 kw for kw in airflow_calls if kw.get("dag_id") == program.name).items(), "airflow description"
-            # `description` then notes: written as is today, not through
-            # transport.escape as other user text is; either form must hold `text`
+            # `description` then notes, escaped like all user text (no `{{` in the spec)
             described = spec["pipelineInfo"]["description"]
-            assert any(d == text or d.startswith(text + "\n\n") for d in (described, unescape(described))), \
+            assert "{{" not in described, f"kubeflow description not escaped: {described!r}"
+            assert unescape(described) == text or unescape(described).startswith(text + "\n\n"), \
                 f"kubeflow description {described!r}"
         elif kind == "description":  # a step's: Airflow only
             assert any(kw.get("task_id") == name and kw.get("doc_md") == text for kw in airflow_calls), \

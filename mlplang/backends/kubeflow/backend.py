@@ -111,7 +111,9 @@ class PipelineSpec:
         text = "\n\n".join(part for part in (description, "\n".join(notes)) if part)
         info = {"displayName": name, "name": k8s_name(name)}
         if text:
-            info["description"] = text
+            # Escaped like every other text from the file (transport.py): whether Argo or the
+            # driver ever read pipelineInfo is not documented, and a `{{` costs one U+FDD0 mark.
+            info["description"] = transport.escape(text)
         return info
 
     def pipeline_notes(self) -> list[str]:
