@@ -120,13 +120,7 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
                 value_stack[-1] = [value_stack[-1]]
                 state = state_stack[-1] = actions[state_stack[-2]][origin]
             else:
-                if size:
-                    children = value_stack[-size:]
-                    del value_stack[-size:]
-                    del state_stack[-size:]
-                else:
-                    children = []
-                value_stack.append(_reduce(children, kept, expand_single, callback))
+                _reduce(value_stack, state_stack, size, kept, expand_single, callback)
                 state = actions[state_stack[-1]][origin]
                 state_stack.append(state)
             state_actions = actions[state]
@@ -136,13 +130,7 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
         if action is None or action >= 0:
             return None
         _, size, kept, expand_single, callback, origin = rules[-action - 1]
-        if size:
-            children = value_stack[-size:]
-            del value_stack[-size:]
-            del state_stack[-size:]
-        else:
-            children = []
-        value_stack.append(_reduce(children, kept, expand_single, callback))
+        _reduce(value_stack, state_stack, size, kept, expand_single, callback)
         goto = actions[state_stack[-1]][origin]
         state_stack.append(goto)
         if goto == accept:
@@ -150,8 +138,19 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
         state_actions = actions[goto]
 
 
-def _reduce(children: list, kept, expand_single: bool, callback):
-    """The value of a reduced rule, as Lark's tree builder makes it."""
+def _reduce(value_stack: list, state_stack: list, size: int, kept, expand_single: bool, callback) -> None:
+    """Pop a rule's children and push its value, as Lark's tree builder makes it
+    (the caller pushes the state the parser goes to)."""
+    if size:
+        children = value_stack[-size:]
+        del value_stack[-size:]
+        del state_stack[-size:]
+    else:
+        children = []
+    value_stack.append(_value(children, kept, expand_single, callback))
+
+
+def _value(children: list, kept, expand_single: bool, callback):
     if kept is not None:
         filtered: list = []
         for index, splice in kept:
