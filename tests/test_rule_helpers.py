@@ -312,3 +312,45 @@ def test_span_in_a_plain_string_points_at_the_characters():
 def test_span_in_a_string_that_does_not_map_one_to_one_is_the_whole_string(source, literal, value):
     _, span = _literal_span(source, literal)
     assert span_in_string(span, value, 11, 18) == span
+
+
+# The quick test that rules out most texts before the nine detectors run must
+# never rule out a text in which a detector finds something.
+_FRAGMENTS = st.sampled_from([
+    "password", "PassWd", "secret", "SECRET_KEY", "token", "api-key", "ApiKey", "access_key", "private key",
+    "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "AKIA", "ASIA", "aws_secret_access_key",
+    "ghp_", "gho_", "github_pat_", "xoxb-", "hooks.slack.com/services/T1/B2/c3", "postgres://u:", "@db",
+    "Bearer ", "=", ": ", "'", '"', " ", "\n", "hunter2", "Tr0ub4dor&3", "0123456789ABCDEFGHIJ",
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789", "ſecret", "to\u212aen", "İ", "\u00e9",
+])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=6)), max_size=12).map("".join))
+def test_the_quick_rule_out_never_hides_a_credential(text):
+    from mlplang.compiler.credentials import _detect, _may_hold_credentials
+
+    assert _may_hold_credentials(text) or _detect(text) == []
+
+
+@pytest.mark.parametrize("text", ["python train.py --data ${in.data} --epochs 3", "echo done", ""])
+def test_ordinary_commands_are_ruled_out_quickly(text):
+    from mlplang.compiler.credentials import _may_hold_credentials
+
+    assert not _may_hold_credentials(text)
+
+
+@pytest.mark.parametrize("text", [
+    # One per piece of evidence the quick test looks for, holding no other piece.
+    "xoxb-1234567890-abcdefABCDEF", "AKIAIOSFODNN7EXAMPLE", "ASIAY34FZKBOKMUTVV7A",
+    "ghp_0123456789abcdefghijABCDEFGHIJ012345", "gho_0123456789abcdefghijABCDEFGHIJ012345",
+    "ghu_0123456789abcdefghijABCDEFGHIJ012345", "ghs_0123456789abcdefghijABCDEFGHIJ012345",
+    "ghr_0123456789abcdefghijABCDEFGHIJ012345", "github_pat_" + "A" * 22 + "_" + "b" * 59,
+    "curl hooks.slack.com/services/T024BE7LD/B01ABCDEF12/a1B2c3D4e5F6", "psql postgres://etl:Sup3rS3cret@db",
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x", "mysql --passwd:'Tr0ub4dor&3'", "?token=abcdef123",
+    "client_secret=MySecretValue", "X-Api-Key: abc123def", "-----BEGIN RSA PRIVATE KEY-----",
+])
+def test_each_piece_of_evidence_is_looked_for(text):
+    from mlplang.compiler.credentials import _detect, _may_hold_credentials
+
+    assert _detect(text) and _may_hold_credentials(text)
