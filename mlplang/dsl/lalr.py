@@ -36,7 +36,9 @@ _ITEM_WORDS = frozenset(ITEM_KEYWORDS)
 # How a reduction makes its value (see `_rules`).
 _SAME = 0  # the single child is the value: `?value: string`, `_item: _sep`
 _WRAP = 1  # a list of the single child, to splice into the parent: `_body_item: attribute`
-_BUILD = 2  # anything else: filter, splice, call the builder
+_EXTEND = 2  # a list extended by the next item's list: `__body_star: __body_star _body_item`
+_CALL = 3  # the builder called with the single child: `name: NAME`, `string: STRING`
+_BUILD = 4  # anything else: filter, splice, call the builder
 
 
 @functools.cache
@@ -57,6 +59,10 @@ def _rules(builder: SyntaxTreeBuilder) -> tuple:
                 how = _SAME  # splicing one `_rule`'s list: that list
             elif not expand_single and kept in (None, ((0, False),)):
                 how = _WRAP
+        elif size == 1 and callback is not None and not expand_single and kept is None:
+            how = _CALL
+        elif size == 2 and callback is None and not expand_single and kept == ((0, True), (1, True)):
+            how = _EXTEND
         result.append((how, size, kept, expand_single, callback, origin))
     return tuple(result)
 
@@ -118,6 +124,14 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
                 state = state_stack[-1] = actions[state_stack[-2]][origin]
             elif how == _WRAP:
                 value_stack[-1] = [value_stack[-1]]
+                state = state_stack[-1] = actions[state_stack[-2]][origin]
+            elif how == _CALL:
+                value_stack[-1] = callback([value_stack[-1]])
+                state = state_stack[-1] = actions[state_stack[-2]][origin]
+            elif how == _EXTEND:
+                tail = value_stack.pop()
+                value_stack[-1] += tail
+                del state_stack[-1]
                 state = state_stack[-1] = actions[state_stack[-2]][origin]
             else:
                 _reduce(value_stack, state_stack, size, kept, expand_single, callback)
