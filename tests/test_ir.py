@@ -583,3 +583,9 @@ def test_trusted_needs_every_field() -> None:
         secret.name = "y"  # type: ignore[misc]
     changed = secret.model_copy(update={"name": "y"})
     assert changed.name == "y" and secret.name == "x" and secret.model_fields_set == {"name", "span"}
+
+
+def test_trusted_on_the_base_class_builds_its_constructor_too():
+    assert type(ir.IRNode.trusted()) is ir.IRNode
+    with pytest.raises(TypeError):
+        ir.IRNode.trusted(kind="literal")

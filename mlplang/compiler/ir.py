@@ -34,10 +34,10 @@ def _trusted_constructor(cls: type[IRNode]):
     for name in names:  # each becomes a parameter of the generated function
         if not name.isidentifier() or name.startswith("_") or name in ("cls", "node", "new", "set_attribute", "fields_set"):
             raise TypeError(f"{cls.__name__}.{name}: a field name `trusted` cannot take")
-    arguments = ", ".join(names)
+    arguments = "".join(f", {name}" for name in names)
     values = ", ".join(f"{name!r}: {name}" for name in names)
     source = (
-        f"def trusted(cls, *, {arguments}):\n"
+        f"def trusted(cls{', *' if names else ''}{arguments}):\n"
         f"    node = new(cls)\n"
         f"    set_attribute(node, '__dict__', {{{values}}})\n"
         f"    set_attribute(node, '__pydantic_fields_set__', fields_set)\n"
@@ -73,7 +73,9 @@ class IRNode(BaseModel):
         result is the same frozen model that validation builds;
         tests/test_ir.py re-validates the IR of every example and test
         program, type for type, to keep this honest."""
-        raise NotImplementedError  # replaced in every subclass by `_trusted_constructor`
+        # Every subclass gets its own generated constructor at definition
+        # (`__pydantic_init_subclass__`); this builds one for the class at hand.
+        return _trusted_constructor(cls).__get__(None, cls)(**fields)
 
 
 class ArtifactType(IRNode):
