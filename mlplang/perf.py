@@ -26,7 +26,10 @@ def paused_gc() -> Iterator[None]:
             # after a 10,000-step load), then the next generation's again.
             # Freezing and unfreezing moves it straight to the oldest one, as
             # long-lived data, without a scan; cyclic garbage in it is still
-            # found by the next full collection.
-            gc.freeze()
-            gc.unfreeze()
+            # found by the next full collection. Not when something is frozen
+            # already: unfreezing would release it too (the language server
+            # freezes each analysis on purpose).
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

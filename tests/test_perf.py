@@ -1,0 +1,53 @@
+"""mlplang.perf.paused_gc: the collector paused, and what it leaves behind."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from mlplang.perf import paused_gc
+
+
+class Node:
+    pass
+
+
+def test_what_was_allocated_leaves_the_youngest_generation_without_a_collection():
+    gc.collect()
+    keep = []
+    with paused_gc():
+        assert not gc.isenabled()
+        keep.extend([Node()] for _ in range(50_000))
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 1_000  # not 50,000 objects waiting for the next young collection
+    assert gc.get_freeze_count() == 0
+
+
+def test_cyclic_garbage_made_while_paused_is_still_collected():
+    with paused_gc():
+        node = Node()
+        node.self = node
+        ref = weakref.ref(node)
+        del node
+    gc.collect()
+    assert ref() is None
+
+
+def test_what_someone_else_froze_stays_frozen():
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            [Node() for _ in range(100)]
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_a_nested_pause_leaves_the_collector_paused():
+    with paused_gc():
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
