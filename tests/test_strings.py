@@ -383,3 +383,41 @@ def test_escaping_any_text_round_trips(value: str) -> None:
     node, diagnostics, _ = lit(f'"{escaped}"')
     assert diagnostics == []
     assert node.text == value
+
+
+# ---- the one-line fast path agrees with the general loop ------------------------------------
+
+_BODY_PIECES = st.sampled_from(
+    ["${in.data}", "${out.model}", "${param.seed}", "${secret.token}", "$${in.x}", "${inp.x}", "${HOME}",
+     "${{ github.sha }}", "$HOME", "$", "{", "}", ".", " ", "--x ", "a", "é", "\t"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BODY_PIECES, max_size=12), st.integers(0, 3))
+def test_interpolated_line_fast_path_equals_general_loop(pieces, indent):
+    """Where the fast path answers, its parts (texts, interpolations, spans) are
+    the general loop's; it declines exactly when the general loop would keep
+    `${...}` text (escaped or not an interpolation)."""
+    from mlplang.dsl.strings import _interpolated_line, _line_parts
+
+    body = "".join(pieces)
+    prefix = "\n" + " " * indent + PREFIX
+    source = SourceFile.from_text(prefix + '"' + body + '"\n', "s.mlp")
+    offset = len(prefix) + 1
+    line, column = 2, indent + len(PREFIX) + 2
+    general, diagnostics = _line_parts(body, offset, line, source)
+    fast = _interpolated_line(body, source.path, line, column, offset)
+    kept_as_text = any(p in ("$${in.x}", "${inp.x}", "${HOME}") for p in pieces) or (
+        "${" in "".join(p.text for p in general if isinstance(p, ast.TextPart)))
+    if fast is None:
+        assert kept_as_text
+    else:
+        assert fast == general
+        assert diagnostics == []
+    for part in general:  # the spans the fast path was compared with point at the right text
+        if isinstance(part, ast.Interpolation):
+            assert source.text[part.span.start:part.span.end] == f"${{{part.namespace}.{part.name}}}"
+            assert source.text[part.name_span.start:part.name_span.end] == part.name
+        elif "$$" not in body:
+            assert source.text[part.span.start:part.span.end] == part.text

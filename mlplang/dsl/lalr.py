@@ -75,6 +75,7 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
     text = source.text
     path = source.path
     line_starts = source._line_starts
+    last_line = len(line_starts)
     actions = tables.ACTIONS
     rules = _rules(builder)
     keywords = _KEYWORDS
@@ -84,13 +85,19 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
     state_stack = [tables.START]
     value_stack: list = []
     state_actions = actions[tables.START]
+    # The line of the current token, found by bisection only when a token
+    # starts past the end of the previous token's line (most share a line).
+    line = 1
+    line_start = 0
+    next_line_start = line_starts[1] if last_line > 1 else len(text) + 1
     for match in _TOKENS.finditer(text):
         kind = match.lastgroup
-        if kind == "WS":
-            continue
-        start, end = match.span()
-        line = bisect_right(line_starts, start)
-        column = start - line_starts[line - 1] + 1
+        start, end = match.span(kind)
+        if start >= next_line_start:
+            line = bisect_right(line_starts, start)
+            line_start = line_starts[line - 1]
+            next_line_start = line_starts[line] if line < last_line else len(text) + 1
+        column = start - line_start + 1
         if kind == "COMMENT":
             comments.append(ast.Comment(text[start:end], Span(path, line, column, line, column + end - start,
                                                               start, end)))
@@ -107,6 +114,8 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
         elif kind == "LONG_STRING":
             end_line = bisect_right(line_starts, end)
             end_column = end - line_starts[end_line - 1] + 1
+        elif kind == "__END":
+            break
         elif kind == "__INVALID":
             return None
         token = _new_token(Tok, (kind, value, start, end, line, column, end_line, end_column))

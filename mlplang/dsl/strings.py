@@ -143,12 +143,22 @@ def parse_string(raw: str, start: int, source: SourceFile) -> tuple[StringLit, l
     column = start - source._line_starts[line - 1] + 1
     span = _new_span(Span, (source.path, line, column, line, column + len(raw), start, start + len(raw)))
     body = raw[1:-1]
-    if "\\" not in body and "$" not in body:  # the common case
-        parts = (TextPart(body, _new_span(Span, (source.path, line, column + 1, line, column + 1 + len(body),
-                                                  start + 1, start + 1 + len(body)))),) if body else ()
-        return StringLit(parts, False, span), []
+    if "\\" not in body:
+        if "$" not in body:  # the common case
+            parts = (TextPart(body, _new_span(Span, (source.path, line, column + 1, line, column + 1 + len(body),
+                                                      start + 1, start + 1 + len(body)))),) if body else ()
+            return StringLit(parts, False, span), []
+        parts = _interpolated_line(body, source.path, line, column + 1, start + 1)
+        if parts is not None:
+            return StringLit(parts, False, span), []
+    parts, diagnostics = _line_parts(body, start + 1, line, source)
+    return StringLit(parts, False, span), diagnostics
+
+
+def _line_parts(body: str, offset: int, line: int, source: SourceFile) -> tuple[tuple, list[Diagnostic]]:
+    """The parts of a one-line string body at `offset` on `line`: escapes decoded,
+    `${...}` split off, a diagnostic for each unknown escape or likely typo."""
     builder = _Builder(source, line)
-    offset = start + 1
     position = 0
     for match in _ESCAPED_TOKEN.finditer(body):
         builder.add_text(body[position:match.start()], offset + position, offset + match.start())
@@ -175,7 +185,42 @@ def parse_string(raw: str, start: int, source: SourceFile) -> tuple[StringLit, l
             builder.add_text("\\" + escape, escape_start, escape_start + 2)
     builder.add_text(body[position:], offset + position, offset + len(body))
     builder.flush()
-    return StringLit(tuple(builder.parts), False, span), builder.diagnostics
+    return tuple(builder.parts), builder.diagnostics
+
+
+def _interpolated_line(body: str, path: str, line: int, column: int, offset: int) -> tuple | None:
+    """The parts of a one-line string body without escapes whose every `${w.x}`
+    is an interpolation (a `run` command, typically), or None when one is
+    escaped (`$${...}`) or not an interpolation: the general loop handles
+    those, with their diagnostics. `column` and `offset` are the body's start.
+
+    The same parts as the general loop, built without its bookkeeping: the
+    parser meets thousands of such strings in a large pipeline."""
+    parts: list[StringPart] = []
+    position = 0
+    shift = column - offset  # column of an offset on this line
+    for match in _RAW_TOKEN.finditer(body):
+        escaped, namespace, name = match.groups()
+        if escaped or namespace not in NAMESPACES:
+            return None
+        match_start, match_end = match.span()
+        if match_start > position:
+            text_start, text_end = offset + position, offset + match_start
+            parts.append(TextPart(body[position:match_start],
+                                  _new_span(Span, (path, line, text_start + shift, line, text_end + shift,
+                                                   text_start, text_end))))
+        start, end = offset + match_start, offset + match_end
+        name_start = start + 3 + len(namespace)
+        parts.append(Interpolation(namespace, name,
+                                   _new_span(Span, (path, line, start + shift, line, end + shift, start, end)),
+                                   _new_span(Span, (path, line, name_start + shift, line, end - 1 + shift,
+                                                    name_start, end - 1))))
+        position = match_end
+    if position < len(body):
+        text_start, text_end = offset + position, offset + len(body)
+        parts.append(TextPart(body[position:], _new_span(Span, (path, line, text_start + shift, line,
+                                                                 text_end + shift, text_start, text_end))))
+    return tuple(parts)
 
 
 def _dedent_chunks(body: str, offset: int) -> list[tuple[str, int]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "mlp.lark"
 OUTPUT = GRAMMAR.parent / "lalr_tables.py"
+SKIPPED = "WS"  # the ignored terminal that separates tokens and is dropped; COMMENT tokens are kept
 
 
 def _lark():
@@ -36,20 +37,35 @@ def _terminal_order(terminal) -> tuple:
     return (-terminal.priority, -terminal.pattern.max_width, -len(terminal.pattern.value), terminal.name)
 
 
-def _token_pattern(terminals) -> tuple[str, dict[str, str]]:
-    """One alternation of named groups for every terminal but the keywords,
-    which NAME matches and a lookup then classifies, as Lark's lexer does."""
+def _token_pattern(terminals, skipped: str) -> tuple[str, dict[str, str]]:
+    """One regular expression matching the next token: the `skipped` terminal
+    (whitespace) before it is consumed in the same match, then one alternation
+    of named groups for every other terminal but the keywords, which NAME
+    matches and a lookup then classifies, as Lark's lexer does.
+
+    The whitespace is taken greedily, and every position after all of it
+    matches an alternative (a token, an invalid character, or the end of the
+    text): the first attempt always succeeds, so a match never backtracks into
+    the whitespace and the scan stays linear in the length of the text."""
     keywords = {}
     alternatives = []
+    whitespace = None
     for terminal in sorted(terminals, key=_terminal_order):
         pattern = terminal.pattern
+        if terminal.name == skipped:
+            whitespace = pattern.to_regexp()
+            continue
         if pattern.type == "str" and pattern.value.isidentifier():
             keywords[pattern.value] = str(terminal.name)
             continue
         alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
+    if whitespace is None:
+        raise SystemExit(f"the grammar has no terminal {skipped}")
     # Anything else is a character no terminal matches: the slow path reports it.
     alternatives.append(r"(?P<__INVALID>[\s\S])")
-    return "|".join(alternatives), dict(sorted(keywords.items()))
+    alternatives.append(r"(?P<__END>\Z)")
+    pattern = f"(?:{whitespace})?(?:{'|'.join(alternatives)})"
+    return pattern, dict(sorted(keywords.items()))
 
 
 def _rule_spec(rule, builder) -> tuple:
@@ -113,7 +129,7 @@ def build() -> str:
             row[str(symbol)] = number[argument] if action is Shift else -(rule_index[id(argument)] + 1)
         actions.append(row)
 
-    pattern, keywords = _token_pattern(lark.terminals)
+    pattern, keywords = _token_pattern(lark.terminals, SKIPPED)
     builder = SyntaxTreeBuilder()
     specs = tuple(_rule_spec(rule, builder) for rule in rules)
     grammar_hash = hashlib.sha256(GRAMMAR.read_bytes()).hexdigest()

@@ -11,7 +11,7 @@ GRAMMAR_SHA256 = '6f63f81bf2232dafabfc0276b31f73ec0c5d9a162bfe3edb041a5b22a48156
 START = 0
 ACCEPT = 11
 IGNORED = ('COMMENT', 'WS')
-TOKEN_PATTERN = '(?P<LONG_STRING>"""[\\s\\S]*?""")|(?P<NUMBER>-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?[A-Za-z]*)|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)|(?P<STRING>"([^"\\\\\n]|\\\\[^\n])*")|(?P<WS>[ \t\r\n\x0c]+)|(?P<COMMENT>#[^\n]*)|(?P<__ANON_0><=)|(?P<__ANON_1>>=)|(?P<__ANON_2>==)|(?P<__ANON_3>!=)|(?P<COLON>:)|(?P<COMMA>,)|(?P<DOT>\\.)|(?P<EQUAL>=)|(?P<LBRACE>\\{)|(?P<LESSTHAN><)|(?P<LPAR>\\()|(?P<LSQB>\\[)|(?P<MORETHAN>>)|(?P<RBRACE>\\})|(?P<RPAR>\\))|(?P<RSQB>\\])|(?P<SEMICOLON>;)|(?P<__INVALID>[\\s\\S])'
+TOKEN_PATTERN = '(?:[ \t\r\n\x0c]+)?(?:(?P<LONG_STRING>"""[\\s\\S]*?""")|(?P<NUMBER>-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?[A-Za-z]*)|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)|(?P<STRING>"([^"\\\\\n]|\\\\[^\n])*")|(?P<COMMENT>#[^\n]*)|(?P<__ANON_0><=)|(?P<__ANON_1>>=)|(?P<__ANON_2>==)|(?P<__ANON_3>!=)|(?P<COLON>:)|(?P<COMMA>,)|(?P<DOT>\\.)|(?P<EQUAL>=)|(?P<LBRACE>\\{)|(?P<LESSTHAN><)|(?P<LPAR>\\()|(?P<LSQB>\\[)|(?P<MORETHAN>>)|(?P<RBRACE>\\})|(?P<RPAR>\\))|(?P<RSQB>\\])|(?P<SEMICOLON>;)|(?P<__INVALID>[\\s\\S])|(?P<__END>\\Z))'
 KEYWORDS = {'after': 'AFTER',
  'and': 'AND',
  'as': 'AS',
