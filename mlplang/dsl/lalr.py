@@ -170,10 +170,6 @@ def _reduce(value_stack: list, state_stack: list, size: int, kept, expand_single
         del state_stack[-size:]
     else:
         children = []
-    value_stack.append(_value(children, kept, expand_single, callback))
-
-
-def _value(children: list, kept, expand_single: bool, callback):
     if kept is not None:
         filtered: list = []
         for index, splice in kept:
@@ -188,7 +184,8 @@ def _value(children: list, kept, expand_single: bool, callback):
     if callback is None:
         # A `_rule` is its children, spliced into the parent; a `?rule` with
         # one child is that child.
-        return children[0] if expand_single else children
-    if expand_single and len(children) == 1:
-        return children[0]
-    return callback(children)
+        value_stack.append(children[0] if expand_single else children)
+    elif expand_single and len(children) == 1:
+        value_stack.append(children[0])
+    else:
+        value_stack.append(callback(children))

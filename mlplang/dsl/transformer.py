@@ -95,8 +95,9 @@ class SyntaxTreeBuilder:
     # ---- names, types, values ---------------------------------------------
 
     def name(self, children):
-        token = children[0]
-        return ast.Name(token.value, self._tok_span(token))
+        token = children[0]  # the most frequent node: the span is built here, without a call
+        return ast.Name(token.value, _new_span(Span, (self.context.path, token.line, token.column, token.end_line,
+                                                      token.end_column, token.start_pos, token.end_pos)))
 
     def dotted_name(self, children):
         return ast.Ref(tuple(children), self._outer(children))
