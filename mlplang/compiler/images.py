@@ -15,6 +15,7 @@ Used by the image rules (MLP208, MLP210); backends can use it too.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -87,8 +88,12 @@ class InvalidImage:
 _WHITESPACE = re.compile(r"\s")
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_image(text: str) -> ImageReference | InvalidImage:
-    """Parse `[registry/]repository[:tag][@digest]`."""
+    """Parse `[registry/]repository[:tag][@digest]`.
+
+    Remembered (both results are frozen): most steps of a pipeline share an
+    image, and the rules and backends parse the reference of every step."""
     if not text:
         return InvalidImage(text, "the reference is empty", 0, 0)
     space = _WHITESPACE.search(text)  # `\s` is `str.isspace`, without a Python loop per character

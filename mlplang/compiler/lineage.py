@@ -6,7 +6,11 @@
 - Provenance: the sources any artifact derives from.
 - Metrics *about* model M: a Metrics output of the step that produced M, or of
   any step that consumes M or something derived from M.
-All of it is computed once from the IR and the `PipelineGraph`.
+All of it is computed once from the IR and the `PipelineGraph`: the rules of
+one lint share one `Lineage`, so what several of them ask (the deploy steps,
+the gates before a deploy, the outputs of a kind) is worked out on first use
+and remembered - each answer is a pass over the whole pipeline, and a
+10,000-step file would otherwise pay for it once per rule.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from mlplang.compiler import ir
 from mlplang.compiler.graph import NodeKind, PipelineGraph
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class Lineage:
     def __init__(self, pipeline: ir.Pipeline, graph: PipelineGraph) -> None:
         self.pipeline = pipeline
         self.graph = graph
         self._tasks: dict[str, ir.Task] = {t.name: t for t in (*pipeline.steps, *pipeline.monitors)}
         self._sources = {s.name: s for s in pipeline.sources}
+        self._upstream: dict[str, tuple[str, ...]] = {}
+        self._gates_upstream: dict[str, tuple[ir.Gate, ...]] = {}
 
     # ---- artifacts ------------------------------------------------------------
 
@@ -30,7 +39,19 @@ class Lineage:
         name = artifact_id.split(".", 1)[0]
         return self._tasks.get(name) or self._sources.get(name)
 
+    @cached_property
+    def _output_types(self) -> dict[str, ir.ArtifactType]:
+        """`task.output` -> its type, the first output of that name (as `Task.output` finds it)."""
+        result: dict[str, ir.ArtifactType] = {}
+        for task in self._tasks.values():
+            for output in task.outputs:
+                result.setdefault(f"{task.name}.{output.name}", output.type)
+        return result
+
     def artifact_type(self, artifact_id: str) -> ir.ArtifactType | None:
+        found = self._output_types.get(artifact_id)
+        if found is not None:  # the common case, without splitting the id and scanning outputs
+            return found
         producer = self.producer(artifact_id)
         if isinstance(producer, ir.Source):
             return producer.type
@@ -40,7 +61,16 @@ class Lineage:
         return output.type if output else None
 
     def outputs_of_kind(self, kind: str) -> list[tuple[ir.Task, ir.Output]]:
-        return [(t, o) for t in self._tasks.values() for o in t.outputs if o.type.kind == kind]
+        return list(self._outputs_by_kind.get(kind, ()))
+
+    @cached_property
+    def _outputs_by_kind(self) -> dict[str, list[tuple[ir.Task, ir.Output]]]:
+        """Every (task, output), grouped by the output's kind, in task order."""
+        result: dict[str, list[tuple[ir.Task, ir.Output]]] = {}
+        for task in self._tasks.values():
+            for output in task.outputs:
+                result.setdefault(output.type.kind, []).append((task, output))
+        return result
 
     # ---- PII ----------------------------------------------------------------------
 
@@ -53,12 +83,13 @@ class Lineage:
                 continue
             inherited: set[str] = set()
             for item in task.inputs:
-                inherited |= result.get(item.ref.artifact_id, frozenset())
+                inherited |= result.get(item.ref.artifact_id, _NONE)
             if isinstance(task, ir.Monitor) and task.watch is not None:
-                inherited |= result.get(task.watch.artifact_id, frozenset())
+                inherited |= result.get(task.watch.artifact_id, _NONE)
+            held = frozenset(inherited)  # one set shared by the outputs that inherit it
             for output in task.outputs:
                 declared = output.pii
-                result[f"{task.name}.{output.name}"] = frozenset(inherited if declared is None else declared)
+                result[f"{task.name}.{output.name}"] = held if declared is None else frozenset(declared)
         return result
 
     def pii(self, artifact_id: str) -> frozenset[str]:
@@ -109,11 +140,26 @@ class Lineage:
 
     def deploy_steps(self) -> list[ir.Step]:
         """Steps that produce an Endpoint."""
-        return [s for s in self.pipeline.steps if any(o.type.kind == "Endpoint" for o in s.outputs)]
+        return list(self._deploy_steps)
+
+    @cached_property
+    def _deploy_steps(self) -> tuple[ir.Step, ...]:
+        return tuple(s for s in self.pipeline.steps if any(o.type.kind == "Endpoint" for o in s.outputs))
+
+    def upstream(self, name: str) -> list[str]:
+        """`PipelineGraph.upstream`, remembered: the rules ask it of the same few
+        tasks (deploys, gates) and each answer is a walk of everything upstream."""
+        found = self._upstream.get(name)
+        if found is None:
+            found = self._upstream[name] = tuple(self.graph.upstream(name))
+        return list(found)
 
     def gates_upstream(self, name: str) -> list[ir.Gate]:
-        upstream = set(self.graph.upstream(name))
-        return [g for g in self.pipeline.gates if g.name in upstream]
+        found = self._gates_upstream.get(name)
+        if found is None:
+            upstream = set(self.upstream(name))
+            found = self._gates_upstream[name] = tuple(g for g in self.pipeline.gates if g.name in upstream)
+        return list(found)
 
     def models_consumed(self, step: ir.Task) -> list[str]:
         """Model artifacts a step consumes directly, or else through its inputs' lineage."""

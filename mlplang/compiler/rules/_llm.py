@@ -16,8 +16,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from mlplang.compiler import ir
+from mlplang.compiler.lineage import Lineage
 from mlplang.compiler.rules._evidence import local_span, quoted
 from mlplang.compiler.rules.base import RuleContext
 from mlplang.diagnostics.model import Label
@@ -49,7 +51,7 @@ def _llm_reason(ctx: RuleContext, step: ir.Step, models: list[str]) -> tuple[str
             label = Label(span=local_span(item.span, step.name_span), message=f"`{artifact_type}`") if item else None
             return f"`{model}` is a `{artifact_type}`", label
     tasks = {t.name: t for t in (*ctx.pipeline.steps, *ctx.pipeline.monitors)}
-    for name in [step.name, *ctx.graph.upstream(step.name)]:
+    for name in [step.name, *ctx.lineage.upstream(step.name)]:
         task = tasks.get(name)
         if task is None:
             continue
@@ -65,7 +67,21 @@ def _llm_reason(ctx: RuleContext, step: ir.Step, models: list[str]) -> tuple[str
     return None
 
 
+_LLM_DEPLOYS: WeakKeyDictionary[Lineage, tuple[LlmDeploy, ...]] = WeakKeyDictionary()
+"""`llm_deploys` of each pipeline being linted: both rules ask, and finding out
+walks every task upstream of each deploy. Keyed by the lint's `Lineage`, which
+holds the pipeline and graph the answer depends on (the configuration plays no
+part), and dropped with it."""
+
+
 def llm_deploys(ctx: RuleContext) -> list[LlmDeploy]:
+    found = _LLM_DEPLOYS.get(ctx.lineage)
+    if found is None:
+        found = _LLM_DEPLOYS[ctx.lineage] = tuple(_find_llm_deploys(ctx))
+    return list(found)
+
+
+def _find_llm_deploys(ctx: RuleContext) -> list[LlmDeploy]:
     found = []
     for step in ctx.lineage.deploy_steps():
         models = ctx.lineage.models_consumed(step)

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mlplang.compiler import ir
-from mlplang.compiler.credentials import find_credentials
+from mlplang.compiler.credentials import Credential, find_credentials
 from mlplang.compiler.rules.base import Rule, RuleContext, Violation
 from mlplang.compiler.rules._support import describe, span_in_string, tasks
 from mlplang.diagnostics.model import Severity
 from mlplang.source import Span
 
 
-@dataclass(frozen=True)
-class _Text:
-    """One user string of the IR and where it sits."""
+class _Text(NamedTuple):
+    """One user string of the IR and where it sits. A named tuple: there are
+    a few per step, and a frozen dataclass costs several times more to build."""
 
     text: str
     span: Span
@@ -79,8 +79,14 @@ class LiteralCredential(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Violation]:
         reported: set[tuple[Span, str, int, int]] = set()
+        # Many strings repeat from step to step (the image, a template's command):
+        # the detectors look at each distinct one once.
+        found: dict[tuple[str, str | None], list[Credential]] = {}
         for place in _texts(ctx.pipeline):
-            for credential in find_credentials(place.text, place.key):
+            credentials = found.get((place.text, place.key))
+            if credentials is None:
+                credentials = found[place.text, place.key] = find_credentials(place.text, place.key)
+            for credential in credentials:
                 key = (place.span, place.text, credential.start, credential.end)
                 if key in reported:
                     continue  # the same template text, used by several steps

@@ -119,8 +119,11 @@ class LlmDeployWithoutRedTeam(Rule):
         markers = ctx.config.red_team_markers
         if any(marker_in(ref.key, markers) for ref in ctx.lineage.gate_metrics(gate)):
             return True
+        steps = {}
+        for step in ctx.pipeline.steps:  # a lookup per upstream name, not a scan
+            steps.setdefault(step.name, step)
         return any(
             red_team_marker(step, markers) is not None
-            for name in ctx.graph.upstream(gate.name)
-            if (step := ctx.pipeline.step(name)) is not None
+            for name in ctx.lineage.upstream(gate.name)
+            if (step := steps.get(name)) is not None
         )
