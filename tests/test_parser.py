@@ -491,10 +491,10 @@ def _walk(node):
         for item in node:
             yield from _walk(item)
         return
-    if not hasattr(node, "__dataclass_fields__"):
+    if not isinstance(node, ast.Node):
         return
     yield node
-    for name in node.__dataclass_fields__:
+    for name in node.__match_args__:
         yield from _walk(getattr(node, name))
 
 
@@ -521,19 +521,22 @@ def test_every_span_is_consistent_with_the_line_index(name: str) -> None:
 
 def test_nested_spans_lie_inside_their_parents() -> None:
     module = parse_ok(SPAN_TEXT)
+    checked = []
 
     def check(node, outer: Span | None) -> None:
         span = getattr(node, "span", None)
         if isinstance(span, Span) and outer is not None:
             assert outer.start <= span.start <= span.end <= outer.end, (node, outer)
+            checked.append(node)
         inner = span if isinstance(span, Span) else outer
-        for name in getattr(node, "__dataclass_fields__", {}):
+        for name in node.__match_args__:
             child = getattr(node, name)
             for item in child if isinstance(child, tuple) else (child,):
-                if hasattr(item, "__dataclass_fields__") and not isinstance(item, Span):
+                if isinstance(item, ast.Node):
                     check(item, inner)
 
     check(module, None)
+    assert len(checked) > 10
 
 
 def test_spans_after_multibyte_characters_count_characters() -> None:

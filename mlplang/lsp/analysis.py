@@ -13,7 +13,6 @@ converts them to UTF-16).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -421,12 +420,12 @@ class _Indexer:
                 elif part.namespace == "param" and not templated:
                     self.add(("param", p, part.name), part.name_span)
             return
-        if dataclasses.is_dataclass(node):
-            for f in dataclasses.fields(node):
-                child = getattr(node, f.name)
-                if isinstance(child, tuple):
+        if isinstance(node, ast.Node):
+            for name in node.__match_args__:
+                child = getattr(node, name)
+                if isinstance(child, tuple) and not isinstance(child, Span):
                     for item in child:
-                        if dataclasses.is_dataclass(item):
+                        if isinstance(item, ast.Node):
                             self.value(item, step, templated)
-                elif dataclasses.is_dataclass(child) and not isinstance(child, (Span, ast.Name)):
+                elif isinstance(child, ast.Node) and not isinstance(child, ast.Name):
                     self.value(child, step, templated)
