@@ -3,6 +3,7 @@ brief promises (0 clean, 1 findings, 2 usage or unreadable input)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -300,3 +301,49 @@ def test_python_m_mlplang_check_in_a_subprocess(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+# ---- the cyclic garbage collector in a real process (cli._short_lived_process) ----------------------
+
+
+def collector_at_exit(*args: str, before_main: str = "") -> subprocess.CompletedProcess:
+    """Run `mlp ARGS` as a process, printing at its exit whether the collector
+    was enabled and whether everything had been frozen."""
+    # Registered before `main` registers its own exit handler, the probe runs after it.
+    script = (
+        "import atexit, gc, sys\n"
+        "from mlplang.cli import main\n"
+        f"{before_main}\n"
+        "atexit.register(lambda: print('collector enabled:', gc.isenabled(), '- frozen:', gc.get_freeze_count() > 0))\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_mlp_check_process_runs_without_the_cyclic_collector_and_freezes_at_exit() -> None:
+    done = collector_at_exit("check", "examples/fraud_detection.mlp")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "0 errors, 0 warnings in 1 file\ncollector enabled: False - frozen: True\n"
+
+
+def test_mlp_lsp_turns_the_collector_back_on() -> None:
+    pytest.importorskip("mlplang.lsp.server")
+    stub = "import mlplang.lsp.server as server; server.main = lambda: print('serving with the collector:', gc.isenabled())"
+    done = collector_at_exit("lsp", before_main=stub)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "serving with the collector: True\ncollector enabled: True - frozen: True\n"
+
+
+def test_in_process_invocations_leave_the_collector_alone(runner: CliRunner, monkeypatch) -> None:
+    assert gc.isenabled()
+    assert run(runner, "check", str(EXAMPLES / "fraud_detection.mlp")).exit_code == 0
+    assert gc.isenabled()
+    server = pytest.importorskip("mlplang.lsp.server")
+    monkeypatch.setattr(server, "main", lambda: None)
+    gc.disable()  # a caller's choice, which `mlp lsp` run in-process keeps
+    try:
+        assert run(runner, "lsp").exit_code == 0 and not gc.isenabled()
+    finally:
+        gc.enable()
