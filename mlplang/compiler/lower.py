@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from mlplang.compiler import ir
 from mlplang.compiler.body import Body, BodyScope, lower_body
-from mlplang.compiler.commands import lower_command
+from mlplang.compiler.commands import SharedNodes, lower_command
 from mlplang.compiler.conditions import ConditionScope
 from mlplang.compiler.modules import LoadedModule
 from mlplang.compiler.report import Reporter
@@ -45,6 +45,8 @@ def resolve_type(ref: ast.TypeRef, r: Reporter) -> ir.ArtifactType | None:
 
 
 def _check_unique(names: list[ast.Name], what: str, r: Reporter) -> set[str]:
+    if len(names) < 2:  # the common case, and nothing to report
+        return {name.value for name in names}
     seen: dict[str, ast.Name] = {}
     for name in names:
         if name.value in seen:
@@ -55,7 +57,7 @@ def _check_unique(names: list[ast.Name], what: str, r: Reporter) -> set[str]:
     return set(seen)
 
 
-@dataclass
+@dataclass(slots=True)
 class _TaskOutputs:
     outputs: dict[str, ir.Output]
     kind: str  # "step" | "monitor"
@@ -84,6 +86,9 @@ class PipelineLowerer:
         self._param_refs: dict[str, ir.ParamRef] | None = None
         self.unresolved_params: set[str] = set()
         """Params declared with an unknown type: reported once, their uses stay silent."""
+        self._scopes: dict[str, BodyScope] = {}
+        self._shared = SharedNodes()
+        self._resolve_type = lambda t: resolve_type(t, r)
 
     # ---- entry -----------------------------------------------------------------
 
@@ -235,17 +240,20 @@ class PipelineLowerer:
 
     def _declared_outputs(self, items: tuple[ast.BodyItem, ...], kind: str) -> _TaskOutputs:
         result = _TaskOutputs({}, kind)
-        decls = [i for i in items if isinstance(i, ast.OutputDecl)]
-        _check_unique([d.name for d in decls], "output", self.r)
+        outputs, r = result.outputs, self.r
+        decls = [i for i in items if type(i) is ast.OutputDecl]
+        if len(decls) > 1:
+            _check_unique([d.name for d in decls], "output", r)
         for decl in decls:
-            artifact_type = resolve_type(decl.type, self.r)
-            if decl.name.value in result.outputs:
+            name = decl.name.value
+            artifact_type = resolve_type(decl.type, r)
+            if name in outputs:
                 continue
             if artifact_type is None:
-                result.unresolved.add(decl.name.value)
+                result.unresolved.add(name)
             else:
-                result.outputs[decl.name.value] = ir.Output.trusted(name=decl.name.value, type=artifact_type, pii=None,
-                                                                    description=None, span=decl.span)
+                outputs[name] = ir.Output.trusted(name=name, type=artifact_type, pii=None, description=None,
+                                                  span=decl.span)
         return result
 
     def _discover_outputs(self, members: tuple[ast.Member, ...]) -> None:
@@ -277,6 +285,13 @@ class PipelineLowerer:
                               opaque_tasks=opaque, unresolved_params=set(self.unresolved_params))
 
     def _body_scope(self, kind: str, params=None, own: str | None = None, unresolved_params=None) -> BodyScope:
+        if params is None and own is None and unresolved_params is None:
+            # The same for every step (or gate, instance) of the pipeline, and
+            # never changed by lowering a body: built once per kind.
+            scope = self._scopes.get(kind)
+            if scope is None:
+                scope = self._scopes[kind] = self._body_scope(kind, self._pipeline_param_refs())
+            return scope
         if params is None:
             params = self._pipeline_param_refs()
         if unresolved_params is None:
@@ -344,7 +359,7 @@ class PipelineLowerer:
         return ir.ArtifactRef.trusted(producer=head.value, output=output.value, span=value.span)
 
     def _check_type(self, expected, actual: ir.ArtifactType, value: ast.Ref, declared_span, what: str) -> None:
-        if expected is None:
+        if expected is None or expected is actual:  # types are shared: the same object is the same type
             return
         if not kind_accepts(expected, actual):
             self.r.add(codes.TYPE_MISMATCH, f"{what} expects {expected}, but `{value.dotted}` is {actual}",
@@ -379,6 +394,8 @@ class PipelineLowerer:
         return inputs
 
     def _after(self, names: list[ast.Name], own: str) -> tuple[str, ...]:
+        if not names:
+            return ()
         result: list[str] = []
         for name in names:
             member = self.nodes.get(name.value)
@@ -397,17 +414,15 @@ class PipelineLowerer:
     # ---- steps, gates, monitors -------------------------------------------------------
 
     def _task_fields(self, body: Body, inputs: list[ir.Input], input_names: set[str], outputs: list[ir.Output],
-                     params, decl_name: ast.Name, span, kind: str, items: tuple[ast.BodyItem, ...],
-                     unresolved_params: set[str]) -> dict:
+                     params, decl_name: ast.Name, span, kind: str, unresolved_params: set[str]) -> dict:
         """Fields steps and monitors share. `input_names` and the outputs declared
-        in `items` count resolved or not, and `unresolved_params` are params that
+        in the body count resolved or not, and `unresolved_params` are params that
         failed to resolve, so a mistake already reported does not also fail every
         `${in.X}`, `${out.X}` or `${param.X}` that uses it."""
         command, parameters = None, ()
         if body.command_literal is not None:
-            output_names = {i.name.value for i in items if isinstance(i, ast.OutputDecl)}
             command, parameters = lower_command(
-                body.command_literal, input_names, output_names, params, self.r, unresolved_params)
+                body.command_literal, input_names, body.output_names, params, self.r, unresolved_params, self._shared)
         elif kind in ("step", "monitor"):
             self.r.add(codes.MISSING_ATTRIBUTE, f"{kind} `{decl_name.value}` has no `run` command", decl_name.span,
                        help='add the command it runs: `run = "python train.py --data ${in.data}"`')
@@ -418,24 +433,31 @@ class PipelineLowerer:
             description=body.description, span=span, name_span=decl_name.span,
         )
 
+    def _known_outputs(self, name: str) -> dict[str, ir.Output] | None:
+        task = self.task_outputs.get(name)
+        return task.outputs if task is not None else None
+
     def _step(self, decl: ast.StepDecl) -> ir.Step:
-        body = lower_body(decl.body, self._body_scope("step"), self.r, lambda t: resolve_type(t, self.r))
+        body = lower_body(decl.body, self._body_scope("step"), self.r, self._resolve_type,
+                          self._known_outputs(decl.name.value))
         inputs = self._inputs(body.inputs)
         fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
                                    self._dedupe_outputs(body.outputs), self._pipeline_param_refs(),
-                                   decl.name, decl.span, "step", decl.body, self.unresolved_params)
+                                   decl.name, decl.span, "step", self.unresolved_params)
         return ir.Step.trusted(after=self._after(body.after, decl.name.value), when=body.when,
                                cache=True if body.cache is None else body.cache, template=None, **fields)
 
     @staticmethod
     def _dedupe_outputs(outputs: list[ir.Output]) -> list[ir.Output]:
+        if len(outputs) < 2:
+            return outputs
         seen: dict[str, ir.Output] = {}
         for output in outputs:
             seen.setdefault(output.name, output)
         return list(seen.values())
 
     def _gate(self, decl: ast.GateDecl) -> ir.Gate:
-        body = lower_body(decl.body, self._body_scope("gate"), self.r, lambda t: resolve_type(t, self.r))
+        body = lower_body(decl.body, self._body_scope("gate"), self.r, self._resolve_type)
         if not body.requires and body.approval is None and not any(isinstance(i, ast.RequireDecl) for i in decl.body):
             self.r.add(codes.MISSING_ATTRIBUTE, f"gate `{decl.name.value}` checks nothing", decl.name.span,
                        help="add `require step.metrics.key >= threshold` or an `approval { ... }` block")
@@ -445,11 +467,11 @@ class PipelineLowerer:
 
     def _monitor(self, decl: ast.MonitorDecl) -> ir.Monitor:
         scope = self._body_scope("monitor", own=decl.name.value)
-        body = lower_body(decl.body, scope, self.r, lambda t: resolve_type(t, self.r))
+        body = lower_body(decl.body, scope, self.r, self._resolve_type, self._known_outputs(decl.name.value))
         inputs = self._inputs(body.inputs)
         fields = self._task_fields(body, inputs, {i.name.value for i in body.inputs},
                                    self._dedupe_outputs(body.outputs), scope.params, decl.name, decl.span, "monitor",
-                                   decl.body, self.unresolved_params)
+                                   self.unresolved_params)
         watch = None
         if body.watch is not None:
             watch = self.resolve_artifact(body.watch, None, "`watch`")
@@ -497,7 +519,7 @@ class PipelineLowerer:
 
     def _template_step(self, decl: ast.TemplateStepDecl) -> ir.Step | None:
         found = self._find_template(decl.template)
-        extra = lower_body(decl.body, self._body_scope("instance"), self.r, lambda t: resolve_type(t, self.r))
+        extra = lower_body(decl.body, self._body_scope("instance"), self.r, self._resolve_type)
         if found is None:
             return None
         module, template = found
@@ -546,10 +568,10 @@ class PipelineLowerer:
         # above; the template's uses of them must not be reported again.
         unbound = {p for p, d in params.items() if d.type.name.value in ir.PARAM_TYPES and p not in bindings}
         scope = self._body_scope("template", params=bindings, unresolved_params=unbound)
-        body = lower_body(template.body, scope, self.r, lambda t: resolve_type(t, self.r))
+        body = lower_body(template.body, scope, self.r, self._resolve_type, self._known_outputs(decl.name.value))
         artifact_params = {p for p, d in params.items() if d.type.name.value not in ir.PARAM_TYPES}
         fields = self._task_fields(body, inputs, artifact_params, self._dedupe_outputs(body.outputs), bindings,
-                                   decl.name, decl.span, "step", template.body, unbound)
+                                   decl.name, decl.span, "step", unbound)
         for attribute in ("retries", "timeout", "description"):
             override = getattr(extra, attribute)
             if override is not None:

@@ -43,6 +43,10 @@ def _mismatch(r: Reporter, value: ast.Value, expected: str, what: str, help: str
 
 
 def as_str(value: ast.Value, r: Reporter, what: str) -> str | None:
+    if type(value) is ast.StringLit:
+        parts = value.parts
+        if len(parts) == 1 and type(parts[0]) is ast.TextPart:  # most strings: one piece of text
+            return parts[0].text
     if isinstance(value, ast.StringLit):
         if value.has_interpolation:
             first = next(p for p in value.parts if isinstance(p, ast.Interpolation))
