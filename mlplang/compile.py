@@ -70,8 +70,10 @@ def compile_targets(result: LoadResult, targets: Sequence[str], config: LintConf
         outcome = TargetsOutcome(findings, {})
         if has_errors(findings):
             return outcome
+        # one unit per pipeline for all the targets: what they look up in it is indexed once
+        units = [_unit(result, pipeline) for pipeline in result.pipelines]
         for target in targets:
-            outcome.targets[target] = _emit(result, target, config, (overrides or {}).get(target))
+            outcome.targets[target] = _emit(units, target, config, (overrides or {}).get(target))
         return outcome
 
 
@@ -82,12 +84,15 @@ def compile_result(result: LoadResult, target: str, config: LintConfig, override
     return CompileOutcome(files=emitted.files, diagnostics=[*outcome.diagnostics, *emitted.diagnostics])
 
 
-def _emit(result: LoadResult, target: str, config: LintConfig, overrides: dict | None) -> CompileOutcome:
+def _unit(result: LoadResult, pipeline) -> CompileUnit:
+    graph = result.graph(pipeline)
+    return CompileUnit(pipeline, graph, Lineage(pipeline, graph), result.path)
+
+
+def _emit(units: Sequence[CompileUnit], target: str, config: LintConfig, overrides: dict | None) -> CompileOutcome:
     outcome = CompileOutcome()
     backend = backend_for(target, config, overrides)
-    for pipeline in result.pipelines:
-        graph = result.graph(pipeline)
-        unit = CompileUnit(pipeline, graph, Lineage(pipeline, graph), result.path)
+    for unit in units:
         emitted = backend.compile(unit)
         outcome.files.extend(emitted.files)
         outcome.diagnostics.extend(emitted.diagnostics)

@@ -60,6 +60,10 @@ class CompileUnit:
     def _params(self) -> dict[str, ir.Param]:
         return _first_by_name(self.pipeline.params)
 
+    @cached_property
+    def _sources(self) -> dict[str, ir.Source]:
+        return _first_by_name(self.pipeline.sources)
+
     def step(self, name: str) -> ir.Step | None:
         return self._steps.get(name)
 
@@ -68,6 +72,27 @@ class CompileUnit:
 
     def param(self, name: str) -> ir.Param | None:
         return self._params.get(name)
+
+    def source(self, name: str) -> ir.Source | None:
+        return self._sources.get(name)
+
+    # The graph's order and edges, computed once however many targets read them.
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """`graph.topological_order()`."""
+        return tuple(self.graph.topological_order())
+
+    @cached_property
+    def _dependencies(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def dependencies(self, name: str) -> tuple[str, ...]:
+        """`graph.dependencies(name)`."""
+        found = self._dependencies.get(name)
+        if found is None:
+            found = self._dependencies[name] = tuple(self.graph.dependencies(name))
+        return found
 
 
 def _first_by_name(items) -> dict:

@@ -94,7 +94,9 @@ def task_params(task: ir.Task) -> list[str]:
         if isinstance(value, ir.ParamRef) and value.name not in names:
             names.append(value.name)
     conditions = [task.when] if isinstance(task, ir.Step) and task.when is not None else []
-    conditions += [r.condition for r in getattr(task, "requires", ())]
+    # a Monitor's `requires` (a Step has none: `getattr` with a default would
+    # cost a pydantic AttributeError per step)
+    conditions += [r.condition for r in (task.requires if "requires" in type(task).model_fields else ())]
     for name in params_read(conditions):
         if name not in names:
             names.append(name)

@@ -19,6 +19,7 @@ is rewritten to `${{ '${{' }}` so the runner prints it literally.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -109,6 +110,7 @@ class GitHubBackend(Backend):
 
     def limits(self, unit: CompileUnit):
         pipeline = unit.pipeline
+        hosted_labels = all(label.startswith(("ubuntu-", "windows-", "macos-")) for label in self.options.runs_on)
         for task in (*pipeline.steps, *pipeline.monitors):
             resources = task.resources
             if resources is not None and (resources.cpu is not None or resources.memory is not None
@@ -122,8 +124,7 @@ class GitHubBackend(Backend):
                     help="choose runners that are big enough with `[tool.mlp.github] runs-on` "
                     "(or `gpu-runner-group` / `gpu-runs-on` for GPU steps)",
                 )
-            hosted = not (resources and resources.gpu) and all(
-                label.startswith(("ubuntu-", "windows-", "macos-")) for label in self.options.runs_on)
+            hosted = not (resources and resources.gpu) and hosted_labels
             if task.timeout and task.timeout > HOSTED_JOB_LIMIT_SECONDS and hosted:
                 yield ignored(
                     f"GitHub-hosted runners stop a job after 6 hours; `{task.name}` asks for "
@@ -154,7 +155,7 @@ class GitHubBackend(Backend):
         if pipeline.schedule is not None:
             triggers["schedule"] = [{"cron": pipeline.schedule.expression}]
         jobs: dict = {}
-        for name in unit.graph.topological_order():
+        for name in unit.order:
             step = unit.step(name)
             gate = unit.gate(name)
             if step is not None:
@@ -193,7 +194,7 @@ class GitHubBackend(Backend):
         """Jobs a node waits for: its upstream steps and gates (a gate with an
         approval is represented by its approval job)."""
         result = []
-        for dependency in unit.graph.dependencies(name):
+        for dependency in unit.dependencies(name):
             gate = unit.gate(dependency)
             if gate is not None and gate.approval is not None:
                 result.append(f"{gate.name}-approval")
@@ -206,20 +207,13 @@ class GitHubBackend(Backend):
     def param_env(self, names: list[str], variables: dict | None = None) -> dict:
         return {(variables or {}).get(n, param_var(n)): f"${{{{ inputs.{n} }}}}" for n in names}
 
-    def defaults_script(self, pipeline: ir.Pipeline, names: list[str], variables: dict | None = None) -> list[str]:
+    def defaults_script(self, unit: CompileUnit, names: list[str], variables: dict | None = None) -> list[str]:
         """Shell lines giving params their defaults when the run has no inputs (schedule)."""
         lines = []
         for name in names:
-            param = pipeline.param(name)
             var = (variables or {}).get(name, param_var(name))
-            if param.default is None:
-                lines.append(f'if [ -z "${{{var}:-}}" ]; then echo "param {name} has no value" >&2; exit 2; fi')
-                continue
-            default = param.default
-            text = str(default).lower() if isinstance(default, bool) else str(default)
-            # the default is user text inside `run:`, where the runner evaluates `${{`
-            lines.append(literal(f'if [ -z "${{{var}:-}}" ]; then {var}={quote(text)}; fi'))
-            lines.append(f"export {var}")
+            default = unit.param(name).default
+            lines += _default_lines(name, var, None if default is None else _scalar_text(default))
         return lines
 
     def task_env(self, pipeline: ir.Pipeline, task: ir.Task) -> TaskEnv:
@@ -327,7 +321,7 @@ class GitHubBackend(Backend):
     def run_script(self, unit: CompileUnit, task: ir.Task, task_env: TaskEnv) -> str:
         """Apply param defaults, prepare output folders, run the user's command
         as a bash script (retried when asked), then check the outputs exist."""
-        lines = ["set -euo pipefail", *self.defaults_script(unit.pipeline, task_env.params, task_env.variables)]
+        lines = ["set -euo pipefail", *self.defaults_script(unit, task_env.params, task_env.variables)]
         for name, source in task_env.exports.items():
             lines.append(f'export {name}="${{{source}}}"')
         for output in task.outputs:
@@ -372,7 +366,7 @@ class GitHubBackend(Backend):
         delimiter = heredoc_delimiter(program, "MLP_CHECK_PROGRAM")
         script = "\n".join([
             "set -euo pipefail",
-            *self.defaults_script(unit.pipeline, params),
+            *self.defaults_script(unit, params),
             f"python3 - <<'{delimiter}'",
             program.rstrip("\n"),
             delimiter,
@@ -551,24 +545,41 @@ def _scalar_text(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _default_lines(name: str, var: str, default: str | None) -> tuple[str, ...]:
+    """The lines of `defaults_script` for one param read through `var`, with
+    its default as text: the same for every job reading it, so built once."""
+    if default is None:
+        return (f'if [ -z "${{{var}:-}}" ]; then echo "param {name} has no value" >&2; exit 2; fi',)
+    # the default is user text inside `run:`, where the runner evaluates `${{`
+    return (literal(f'if [ -z "${{{var}:-}}" ]; then {var}={quote(default)}; fi'), f"export {var}")
+
+
 def _annotate_pins(text: str) -> str:
     """Put each pinned action's version tag in a trailing comment.
 
     Only the `uses:` key of a step matches (a step's keys sit at exactly six
     spaces; block scalars holding user text are indented deeper), so a `run:`
     line that happens to read `uses: actions/...` is left alone."""
-    # One pass: split where a line starts with the key, look the rest of the
-    # line up (the first and the last line too, between the added breaks).
-    parts = ("\n" + text + "\n").split(_USES)
+    # One pass: split where a line starts with the key and look the rest of
+    # each line up. (The text can be tens of megabytes: it is not copied more
+    # than the split and the join do.)
+    parts = text.split(_USES)
+    if parts[0].startswith(_USES[1:]):  # the first line is one too
+        parts[0] = _USES[1:] + _pinned(parts[0][len(_USES) - 1:])
     for index in range(1, len(parts)):
-        part = parts[index]
-        end = part.find("\n")
-        if end < 0:  # the line ends where the next part starts (at its break)
-            end = len(part)
-        version = _PIN_VERSIONS.get(part[:end])
-        if version is not None:
-            parts[index] = f"{part[:end]} # {version}{part[end:]}"
-    return _USES.join(parts)[1:-1]
+        parts[index] = _pinned(parts[index])
+    return _USES.join(parts)
+
+
+def _pinned(part: str) -> str:
+    """`part`, which follows a line's `uses: `, with the version tag after
+    its first line when that line is a pinned action."""
+    end = part.find("\n")
+    if end < 0:  # the last line
+        end = len(part)
+    version = _PIN_VERSIONS.get(part[:end])
+    return part if version is None else f"{part[:end]} # {version}{part[end:]}"
 
 
 _USES = "\n      uses: "

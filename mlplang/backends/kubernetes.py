@@ -3,6 +3,7 @@ kubernetes operator, Kubeflow): resource quantities and name validation."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -13,12 +14,16 @@ LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 """A label key (and, with the same syntax, an extended resource name)."""
 
 
+# Steps mostly ask for a few sizes: each is spelled once.
+
+@functools.lru_cache(maxsize=1024)
 def cpu_quantity(cpu: float) -> str:
     """Cores as a Kubernetes quantity: `8`, `500m`."""
     millis = max(1, round(cpu * 1000))
     return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
 
 
+@functools.lru_cache(maxsize=1024)
 def memory_quantity(size: int) -> str:
     """Bytes as a Kubernetes quantity in the exact unit giving the smallest
     number: `32Gi`, `4G` (not `3906250Ki`, though 4G is a multiple of 1024)."""

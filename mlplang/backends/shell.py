@@ -33,17 +33,14 @@ def command_text(command: ir.Command) -> str:
     `${VAR}` behaves exactly as the shell variable it is: inside double
     quotes it is one word whatever its value holds, so
     `printf '%s' "${param.note}"` prints the param verbatim."""
-    parts = []
-    for segment in command.segments:
-        if isinstance(segment, ir.Text):
-            parts.append(segment.text)
-        elif isinstance(segment, ir.InputPath):
-            parts.append("${" + input_var(segment.name) + "}")
-        elif isinstance(segment, ir.OutputPath):
-            parts.append("${" + output_var(segment.name) + "}")
-        else:
-            parts.append("${" + param_var(segment.name) + "}")
-    return "".join(parts)
+    return "".join([
+        segment.text if isinstance(segment, ir.Text) else "${" + _VARIABLES[segment.kind](segment.name) + "}"
+        for segment in command.segments
+    ])
+
+
+_VARIABLES = {"input": input_var, "output": output_var, "param": param_var}
+"""The variable of each kind of interpolation (`ir.Segment.kind`)."""
 
 
 def artifact_folder(producer: str) -> str:
@@ -57,6 +54,8 @@ def artifact_path(producer: str, output: str | None) -> str:
 
 def heredoc_delimiter(text: str, base: str = "MLP_EOF") -> str:
     """A heredoc delimiter that no line of `text` equals."""
+    if base not in text:  # the common case: no line can equal it
+        return base
     lines = set(text.splitlines())
     delimiter, n = base, 0
     while delimiter in lines:

@@ -58,12 +58,23 @@ _WIDTH = 100_000
 def dump(document: dict, header: list[str] | None = None, *, sort_keys: bool = False) -> str:
     """`document` as YAML after the `header` comment lines; with `sort_keys`,
     the keys of every mapping in sorted order (as kfp writes its specs)."""
-    try:
-        text = _Writer(sort_keys).document(document)
-    except _Unsupported:
-        text = _pyyaml_dump(sorted_keys(document) if sort_keys else document)
-    comments = "".join(f"# {line}\n" for line in (header or []))
-    return comments + text
+    return dump_all([document], header, sort_keys=sort_keys)
+
+
+def dump_all(documents: list[dict], header: list[str] | None = None, *, sort_keys: bool = False) -> str:
+    """Several documents in one stream: `dump` of each, the `header` before the
+    first, a `---` line between two."""
+    pieces: list[str] = []
+    for index, document in enumerate(documents):
+        if index:
+            pieces.append("---\n")
+        comments = "".join(f"# {line}\n" for line in (header or [])) if index == 0 else ""
+        try:
+            # the pieces of every document are joined once: a long stream is never copied again
+            pieces += _Writer(sort_keys).pieces(document, comments)
+        except _Unsupported:
+            pieces += [comments, _pyyaml_dump(sorted_keys(document) if sort_keys else document)]
+    return "".join(pieces)
 
 
 def _pyyaml_dump(value) -> str:
@@ -107,6 +118,9 @@ _BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 # scalar, with escapes). Of the breaks, `\n`, `\u2028` and `\u2029` are
 # printable to it; `_BREAKS` keeps the last two off the one-line path.
 _SPECIAL = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+_NOT_IN_BLOCK = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+"""`_SPECIAL` and the other line breaks (`_OTHER_LINE_BREAKS`): text holding
+one is not written as a literal block."""
 _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 """Characters that cannot start a plain scalar."""
 # Most strings: printable ASCII without `:` or `#`, starting with a letter,
@@ -115,6 +129,14 @@ _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # can only do for first characters in `_RESOLVABLE` (booleans, null).
 _SIMPLE = re.compile(r"[A-Za-z_/$](?:[^\x00-\x1f\x7f-\U0010ffff:#]*[^\x00-\x20\x7f-\U0010ffff:#])?")
 _RESOLVABLE = frozenset("yYnNtTfFoO~")
+_SIMPLE_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/$")
+
+
+def _is_simple(text: str) -> bool:
+    """`_SIMPLE.fullmatch(text)`, with string methods (most strings of a
+    document are simple and seen once: this is faster)."""
+    return (text[:1] in _SIMPLE_START and text.isascii() and text.isprintable() and text[-1] != " "
+            and ":" not in text and "#" not in text)
 
 
 def _plain_text(text: str) -> str:
@@ -130,6 +152,22 @@ def _plain_text(text: str) -> str:
     return text
 
 
+def _one_line(value: str) -> str | None:
+    """A string as libyaml writes it on one line in block context; None when
+    it is a literal block scalar."""
+    if "\n" in value and _NOT_IN_BLOCK.search(value) is None and value[-1] != " " and " \n" not in value:
+        return None  # a literal block scalar (never folded, whatever its length)
+    if len(value) > _LONGEST:
+        raise _Unsupported
+    if not value:
+        return "''"
+    if _is_simple(value) and value[0] not in _RESOLVABLE:
+        return value
+    if _BREAKS.search(value) is None:
+        return _alone(value) if _SPECIAL.search(value) else _plain_text(value)
+    return _alone(value)
+
+
 def _alone(value) -> str:
     """A scalar as PyYAML writes it, when that is one line in any block
     context (double-quoted text, an unusual float)."""
@@ -137,6 +175,20 @@ def _alone(value) -> str:
     if not text.startswith("- ") or _BREAKS.search(text, 0, len(text) - 1) or len(text) > _LONGEST:
         raise _Unsupported
     return text[2:-1]
+
+
+def block_lines(value: str, indent: str) -> str:
+    """The lines of a literal block scalar's `value` (its last line break
+    dropped), each after `indent` and ending with a break; empty lines stay
+    empty."""
+    if "\n\n" in value or value.startswith("\n"):
+        parts = value.split("\n")
+        if value.endswith("\n"):
+            parts.pop()
+        return "".join(f"{indent}{part}\n" if part else "\n" for part in parts)
+    # no empty line: indent after every break at once
+    body = indent + value.replace("\n", "\n" + indent)
+    return body[:len(body) - len(indent)] if value.endswith("\n") else body + "\n"
 
 
 _MISSING = object()
@@ -158,36 +210,29 @@ class _Writer:
         """`id` of every mapping and sequence written: PyYAML writes a
         container met twice as an anchor and an alias."""
 
-    def document(self, document) -> str:
+    def document(self, document, comments: str = "") -> str:
+        """`document` as YAML after the `comments` lines."""
+        return "".join(self.pieces(document, comments))
+
+    def pieces(self, document, comments: str = "") -> list[str]:
+        """`document` as YAML after the `comments` lines, in pieces to join."""
         if type(document) is not dict:
             raise _Unsupported
         if not document:
-            return "{}\n"
-        self.mapping(document, "", "")
+            return [comments, "{}\n"]
+        self.out.append(comments)
+        self.blocks_of(document)
         if not self.sort_keys and len(set(self.containers)) != len(self.containers):
             raise _Unsupported
         if self.open_ended:
             self.out.append("...\n")
-        return "".join(self.out)
+        return self.out
 
     def text(self, value: str) -> str | None:
         """The one-line rendering of a string; None when it is a literal block."""
         rendered = self.texts.get(value, _MISSING)
         if rendered is _MISSING:
-            if ("\n" in value and not any(c in value for c in _OTHER_LINE_BREAKS)
-                    and _SPECIAL.search(value) is None and value[-1] != " " and " \n" not in value):
-                rendered = None  # a literal block scalar (never folded, whatever its length)
-            elif len(value) > _LONGEST:
-                raise _Unsupported
-            elif _SIMPLE.fullmatch(value) and value[0] not in _RESOLVABLE:
-                rendered = value
-            elif not value:
-                rendered = "''"
-            elif _BREAKS.search(value) is None:
-                rendered = _alone(value) if _SPECIAL.search(value) else _plain_text(value)
-            else:
-                rendered = _alone(value)
-            self.texts[value] = rendered
+            rendered = self.texts[value] = _one_line(value)
         return rendered
 
     def scalar(self, value) -> str | None:
@@ -211,10 +256,15 @@ class _Writer:
     def key(self, key) -> str:
         rendered = self.keys.get(key)  # type: ignore[arg-type]
         if rendered is None:
-            if (type(key) is not str or _BREAKS.search(key)
-                    or len(key.encode("utf-8", "surrogatepass")) > _SIMPLE_KEY_BYTES):
+            if type(key) is not str:
                 raise _Unsupported
-            rendered = self.keys[key] = self.text(key)  # type: ignore[assignment]
+            if len(key) <= _SIMPLE_KEY_BYTES and _is_simple(key) and key[0] not in _RESOLVABLE:
+                rendered = key  # the common case: ASCII (a byte per character), plain, as `text` writes it
+            elif _BREAKS.search(key) or len(key.encode("utf-8", "surrogatepass")) > _SIMPLE_KEY_BYTES:
+                raise _Unsupported
+            else:
+                rendered = self.text(key)
+            self.keys[key] = rendered  # type: ignore[assignment]
         return rendered  # type: ignore[return-value]
 
     def literal(self, start: str, value: str, pad: str) -> None:
@@ -231,82 +281,94 @@ class _Writer:
             header += "+"
         body = self.blocks.get((value, pad))
         if body is None:
-            parts = value.split("\n")
-            if value.endswith("\n"):
-                parts.pop()
-            inner = pad + "  "
-            body = self.blocks[(value, pad)] = "".join(f"{inner}{part}\n" if part else "\n" for part in parts)
+            body = self.blocks[(value, pad)] = block_lines(value, pad + "  ")
         self.out.append(f"{start} {header}\n{body}")
 
-    # `mapping` and `sequence` are the hot loops: strings (most values) are
-    # looked up in the memo inline, everything else goes through `scalar`.
+    def blocks_of(self, document: dict) -> None:
+        """Write `document` as nested block mappings and sequences.
 
-    def mapping(self, mapping: dict, pad: str, lead: str) -> None:
-        """A block mapping: the first key after `lead`, the others after `pad`."""
-        self.containers.append(id(mapping))
+        `write_mapping` and `write_sequence` are the hot loops, run once per container
+        of a document of up to millions of lines: they are closures over the
+        output and the memos rather than methods, so that a call reads no
+        attribute. Strings (most values) are looked up in the memo inline,
+        everything else goes through `scalar`."""
         append = self.out.append
         texts, keys = self.texts, self.keys
-        inner = pad + "  "
-        items = sorted(mapping.items()) if self.sort_keys else mapping.items()  # keys are unique: values never compared
-        for key, value in items:
-            rendered_key = keys.get(key) if type(key) is str else None
-            if rendered_key is None:
-                rendered_key = self.key(key)
-            kind = type(value)
-            if kind is str:
-                rendered = texts.get(value, _MISSING)
-                if rendered is _MISSING:
-                    rendered = self.text(value)
-                if rendered is None:
-                    self.literal(f"{lead}{rendered_key}:", value, pad)
-                else:
-                    append(f"{lead}{rendered_key}: {rendered}\n")
-            elif kind is dict:
-                if value:
-                    append(f"{lead}{rendered_key}:\n")
-                    self.mapping(value, inner, inner)
-                else:
-                    self.containers.append(id(value))
-                    append(f"{lead}{rendered_key}: {{}}\n")
-            elif kind is list:
-                if value:
-                    append(f"{lead}{rendered_key}:\n")
-                    self.sequence(value, pad, pad)  # indentless, as PyYAML writes it
-                else:
-                    self.containers.append(id(value))
-                    append(f"{lead}{rendered_key}: []\n")
-            else:
-                append(f"{lead}{rendered_key}: {self.scalar(value)}\n")
-            lead = pad
+        text, key_text, literal, scalar = self.text, self.key, self.literal, self.scalar
+        sort_keys = self.sort_keys
+        track = not sort_keys  # sorted, the document is written as a copy: no aliases to find
+        note = self.containers.append
 
-    def sequence(self, sequence: list, pad: str, lead: str) -> None:
-        """A block sequence: the first dash after `lead`, the others after `pad`."""
-        self.containers.append(id(sequence))
-        append = self.out.append
-        texts = self.texts
-        inner = pad + "  "
-        for value in sequence:
-            kind = type(value)
-            if kind is str:
-                rendered = texts.get(value, _MISSING)
-                if rendered is _MISSING:
-                    rendered = self.text(value)
-                if rendered is None:
-                    self.literal(lead + "-", value, pad)
+        def write_mapping(mapping: dict, pad: str, lead: str) -> None:
+            """A block mapping: the first key after `lead`, the others after `pad`."""
+            if track:
+                note(id(mapping))
+            inner = pad + "  "
+            for key in sorted(mapping) if sort_keys and len(mapping) > 1 else mapping:
+                value = mapping[key]
+                rendered_key = keys.get(key) if type(key) is str else None
+                if rendered_key is None:
+                    rendered_key = key_text(key)
+                kind = type(value)
+                if kind is str:
+                    rendered = texts.get(value, _MISSING)
+                    if rendered is _MISSING:
+                        rendered = text(value)
+                    if rendered is None:
+                        literal(f"{lead}{rendered_key}:", value, pad)
+                    else:
+                        append(f"{lead}{rendered_key}: {rendered}\n")
+                elif kind is dict:
+                    if value:
+                        append(f"{lead}{rendered_key}:\n")
+                        write_mapping(value, inner, inner)
+                    else:
+                        if track:
+                            note(id(value))
+                        append(f"{lead}{rendered_key}: {{}}\n")
+                elif kind is list:
+                    if value:
+                        append(f"{lead}{rendered_key}:\n")
+                        write_sequence(value, pad, pad)  # indentless, as PyYAML writes it
+                    else:
+                        if track:
+                            note(id(value))
+                        append(f"{lead}{rendered_key}: []\n")
                 else:
-                    append(f"{lead}- {rendered}\n")
-            elif kind is dict:
-                if value:
-                    self.mapping(value, inner, lead + "- ")
+                    append(f"{lead}{rendered_key}: {scalar(value)}\n")
+                lead = pad
+
+        def write_sequence(sequence: list, pad: str, lead: str) -> None:
+            """A block sequence: the first dash after `lead`, the others after `pad`."""
+            if track:
+                note(id(sequence))
+            inner = pad + "  "
+            for value in sequence:
+                kind = type(value)
+                if kind is str:
+                    rendered = texts.get(value, _MISSING)
+                    if rendered is _MISSING:
+                        rendered = text(value)
+                    if rendered is None:
+                        literal(lead + "-", value, pad)
+                    else:
+                        append(f"{lead}- {rendered}\n")
+                elif kind is dict:
+                    if value:
+                        write_mapping(value, inner, lead + "- ")
+                    else:
+                        if track:
+                            note(id(value))
+                        append(lead + "- {}\n")
+                elif kind is list:
+                    if value:
+                        write_sequence(value, inner, lead + "- ")
+                    else:
+                        if track:
+                            note(id(value))
+                        append(lead + "- []\n")
                 else:
-                    self.containers.append(id(value))
-                    append(lead + "- {}\n")
-            elif kind is list:
-                if value:
-                    self.sequence(value, inner, lead + "- ")
-                else:
-                    self.containers.append(id(value))
-                    append(lead + "- []\n")
-            else:
-                append(f"{lead}- {self.scalar(value)}\n")
-            lead = pad
+                    append(f"{lead}- {scalar(value)}\n")
+                lead = pad
+
+        write_mapping(document, "", "")

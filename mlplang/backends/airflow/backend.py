@@ -69,6 +69,9 @@ class DagBuilder:
     needs: set[str] = field(default_factory=set)
     _edge_set: set[tuple[str, str]] = field(default_factory=set)
     """The edges again, for a constant-time duplicate test."""
+    assets: dict[tuple[str, str, str], Call] = field(default_factory=dict)
+    """Each output's Asset, by Dag id, producer and output: built once for
+    its producer's `outlets` and the `inlets` of every task reading it."""
 
     def add(self, variable: str, task_id: str, operator: str, **kwargs) -> str:
         self.tasks.append(Task(variable, task_id, call(operator, task_id=task_id, **kwargs)))
@@ -116,7 +119,7 @@ class AirflowBackend(Backend):
         dag = DagBuilder(pipeline.name)
         entry: dict[str, str] = {}
         exit_: dict[str, str] = {}
-        for name in unit.graph.topological_order():
+        for name in unit.order:
             step, gate = unit.step(name), unit.gate(name)
             if step is not None:
                 entry[name], exit_[name] = self.step_tasks(unit, dag, step)
@@ -124,7 +127,7 @@ class AirflowBackend(Backend):
                 entry[name], exit_[name] = self.gate_tasks(unit, dag, gate)
             else:
                 continue
-            for dependency in unit.graph.dependencies(name):
+            for dependency in unit.dependencies(name):
                 if dependency in exit_:
                     dag.edge(exit_[dependency], entry[name])
         self.latest_task(dag)
@@ -187,7 +190,7 @@ class AirflowBackend(Backend):
 
     def command_task(self, unit: CompileUnit, dag: DagBuilder, task: ir.Task, variable: str, task_id: str) -> str:
         """The task running a step's or a monitor's command."""
-        values = self.task_values(unit.pipeline, task, dag)
+        values = self.task_values(unit, task, dag)
         common = dict(
             mlp_env=values.env or None,
             mlp_inputs=values.inputs or None,
@@ -226,7 +229,7 @@ class AirflowBackend(Backend):
             dag.needs.add("timedelta")
             kwargs["execution_timeout"] = timedelta(task.timeout)
         kwargs["inlets"] = self.inlets(unit, task, dag) or None
-        kwargs["outlets"] = [self.output_asset(dag.dag_id, task.name, o.name) for o in task.outputs] or None
+        kwargs["outlets"] = [self.output_asset(dag, dag.dag_id, task.name, o.name) for o in task.outputs] or None
         if kwargs["inlets"] or kwargs["outlets"]:
             dag.needs.add("assets")
         return dag.add(variable, task_id, operator, **kwargs)
@@ -239,12 +242,12 @@ class AirflowBackend(Backend):
                 settings["node_selector"] = {self.options.gpu_node_label: task.resources.gpu_type}
         return settings
 
-    def task_values(self, pipeline: ir.Pipeline, task: ir.Task, dag: DagBuilder) -> TaskValues:
+    def task_values(self, unit: CompileUnit, task: ir.Task, dag: DagBuilder) -> TaskValues:
         values = TaskValues()
         for item in task.inputs:
             var = input_var(item.name)
             if item.ref.output is None:
-                source = pipeline.source(item.ref.producer)
+                source = unit.source(item.ref.producer)
                 values.env[var] = source.uri if source is not None else item.ref.producer
             else:
                 values.inputs[var] = self.artifact_path(dag, item.ref.producer, item.ref.output)
@@ -278,14 +281,17 @@ class AirflowBackend(Backend):
     def source_asset(self, source: ir.Source) -> Call:
         return call("Asset", uri=ascii_uri(source.uri))
 
-    def output_asset(self, dag_id: str, producer: str, output: str) -> Call:
+    def output_asset(self, dag: DagBuilder, dag_id: str, producer: str, output: str) -> Call:
         """A run's output, named by what it is; its uri is where the latest
         successful run keeps it."""
-        path = f"{self.options.artifact_root}/{dag_id}/latest/{producer}/{output}"
-        return call("Asset", name=f"{dag_id}.{producer}.{output}", uri="file://" + urllib.parse.quote(path))
+        asset = dag.assets.get((dag_id, producer, output))
+        if asset is None:
+            path = f"{self.options.artifact_root}/{dag_id}/latest/{producer}/{output}"
+            asset = dag.assets[(dag_id, producer, output)] = call(
+                "Asset", name=f"{dag_id}.{producer}.{output}", uri="file://" + urllib.parse.quote(path))
+        return asset
 
     def inlets(self, unit: CompileUnit, task: ir.Task, dag: DagBuilder) -> list[Call]:
-        pipeline = unit.pipeline
         refs = [item.ref for item in task.inputs]
         if isinstance(task, ir.Monitor) and task.watch is not None:
             refs.append(task.watch)
@@ -295,11 +301,11 @@ class AirflowBackend(Backend):
                 continue
             seen.add(ref.artifact_id)
             if ref.output is None:
-                source = pipeline.source(ref.producer)
+                source = unit.source(ref.producer)
                 if source is not None:
                     assets.append(self.source_asset(source))
             else:  # a step's output (the language refuses binding a monitor's)
-                assets.append(self.output_asset(dag.pipeline_dag_id or dag.dag_id, ref.producer, ref.output))
+                assets.append(self.output_asset(dag, dag.pipeline_dag_id or dag.dag_id, ref.producer, ref.output))
         return assets
 
     # ---- conditions and gates -------------------------------------------------------------

@@ -16,6 +16,7 @@ already formatted: `ruff format --check` finds nothing to change.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 import re
@@ -32,16 +33,29 @@ _SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 def identifier(name: str) -> str:
     """`name` if it is a plain ASCII Python identifier that is not a keyword."""
-    if not (isinstance(name, str) and name.isascii() and name.isidentifier() and not keyword.iskeyword(name)):
+    if not (isinstance(name, str) and _is_identifier(name)):
         raise ValueError(f"not a Python identifier: {name!r}")
     return name
 
 
 def dotted_name(name: str) -> str:
     """`name` if it is identifiers joined by dots (`k8s.V1EnvVar`)."""
-    if not (isinstance(name, str) and _DOTTED.fullmatch(name)) or any(keyword.iskeyword(p) for p in name.split(".")):
+    if not (isinstance(name, str) and _is_dotted_name(name)):
         raise ValueError(f"not a dotted Python name: {name!r}")
     return name
+
+
+# Every call of a Dag file checks its function's and keywords' names: the
+# few names the backend uses are checked once.
+
+@functools.lru_cache(maxsize=1024)
+def _is_identifier(name: str) -> bool:
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_dotted_name(name: str) -> bool:
+    return bool(_DOTTED.fullmatch(name)) and not any(keyword.iskeyword(p) for p in name.split("."))
 
 
 def _escape(char: str) -> str:
@@ -80,6 +94,8 @@ def string(text: str) -> str:
     of black and ruff, so the formatters leave it alone)."""
     if not isinstance(text, str):
         raise TypeError(f"not a string: {text!r}")
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'  # the most common case: nothing to escape
     quote = "'" if text.count('"') > text.count("'") else '"'
     if text.isascii() and text.isprintable():  # the common case: only `\` and the quote to escape
         body = text.replace("\\", "\\\\")
@@ -132,7 +148,7 @@ class Call:
 
 def call(function: str, *args, **kwargs) -> Call:
     """A Call; keyword arguments whose value is None are left out."""
-    return Call(function, tuple(args), tuple((k, v) for k, v in kwargs.items() if v is not None))
+    return Call(function, args, tuple([(k, v) for k, v in kwargs.items() if v is not None]))
 
 
 def width(text: str) -> int:
@@ -153,14 +169,21 @@ def inline(value) -> str:
     return _inline(value, {})
 
 
-def _inline(value, memo: dict[int, tuple]) -> str:
-    """`inline`, remembering the text of every part of `value` by `id`:
-    `lines` asks again for each part it explodes, and would otherwise render
-    a value once per enclosing level."""
-    known = memo.get(id(value))
+def _inline(value, memo: dict) -> str:
+    """`inline`, remembering the text of every part of `value`: `lines` asks
+    again for each part it explodes, and would otherwise render a value once
+    per enclosing level. A string's literal is remembered by its text (equal
+    strings are frequent), another part's text by its `id`, with the part."""
+    if type(value) is str:
+        literal = memo.get(value)
+        if literal is None:
+            literal = memo[value] = string(value)
+        return literal
+    key = id(value)
+    known = memo.get(key)
     if known is None:
         # the value is kept with its text: an `id` is unique only while its object lives
-        known = memo[id(value)] = (value, _inline_once(value, memo))
+        known = memo[key] = (value, _inline_once(value, memo))
     return known[1]
 
 
@@ -172,10 +195,9 @@ def _inline_once(value, memo: dict[int, tuple]) -> str:
         parts = [_inline(a, memo) for a in value.args] + [f"{k}={_inline(v, memo)}" for k, v in value.kwargs]
         return f"{value.function}({', '.join(parts)})"
     if kind is dict:
-        return "{" + ", ".join(
-            f"{string(k) if type(k) is str else _key(k)}: {_inline(v, memo)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join([f"{_key(k, memo)}: {_inline(v, memo)}" for k, v in value.items()]) + "}"
     if kind is list or kind is tuple:
-        return "[" + ", ".join(_inline(v, memo) for v in value) + "]"
+        return "[" + ", ".join([_inline(v, memo) for v in value]) + "]"
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int | float):
@@ -188,16 +210,16 @@ def _inline_once(value, memo: dict[int, tuple]) -> str:
         parts = [_inline(a, memo) for a in value.args] + [f"{k}={_inline(v, memo)}" for k, v in value.kwargs]
         return f"{value.function}({', '.join(parts)})"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(k)}: {_inline(v, memo)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k, memo)}: {_inline(v, memo)}" for k, v in value.items()) + "}"
     if isinstance(value, Sequence):
         return "[" + ", ".join(_inline(v, memo) for v in value) + "]"
     raise TypeError(f"no Python literal for {type(value).__name__}: {value!r}")
 
 
-def _key(key) -> str:
-    if not isinstance(key, str | int | float | bool) or key is None:
+def _key(key, memo: dict) -> str:
+    if type(key) is not str and (not isinstance(key, str | int | float | bool) or key is None):
         raise TypeError(f"unsupported dict key: {key!r}")
-    return inline(key)
+    return _inline(key, memo)
 
 
 def _fits(indent: int, text: str) -> bool:
@@ -210,40 +232,49 @@ def lines(value, indent: int = 0, prefix: str = "", suffix: str = "") -> list[st
     return _lines(value, indent, prefix, suffix, {})
 
 
-def _lines(value, indent: int, prefix: str, suffix: str, memo: dict[int, tuple]) -> list[str]:
+def _lines(value, indent: int, prefix: str, suffix: str, memo: dict) -> list[str]:
     pad = INDENT * indent
-    one_line = _inline(value, memo)
-    if _fits(indent, prefix + one_line + suffix):
-        return [pad + prefix + one_line + suffix]
+    line = prefix + _inline(value, memo) + suffix
+    if _fits(indent, line):
+        return [pad + line]
     if isinstance(value, str):
-        return _string_lines(value, indent, prefix, suffix)
-    if isinstance(value, Call):
-        opening, closing = f"{value.function}(", ")"
-        items = [_lines(a, indent + 1, "", ",", memo) for a in value.args]
-        items += [_lines(v, indent + 1, f"{k}=", ",", memo) for k, v in value.kwargs]
-    elif isinstance(value, Mapping):
-        opening, closing = "{", "}"
-        items = [_lines(v, indent + 1, f"{_key(k)}: ", ",", memo) for k, v in value.items()]
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        opening, closing = "[", "]"
-        items = [_lines(v, indent + 1, "", ",", memo) for v in value]
-    else:  # a long number or name: nothing to split
-        return [pad + prefix + one_line + suffix]
-    if not items:
-        return [pad + prefix + one_line + suffix]
+        return _string_lines(value, indent, prefix, suffix, memo)
+    parts = _parts(value, memo)
+    if parts is None or not parts[2]:  # a long number or name, an empty container: nothing to split
+        return [pad + line]
+    opening, closing, items = parts
     result = [pad + prefix + opening]
-    for item in items:
-        result += item
+    inner, room = pad + INDENT, LINE_WIDTH - len(INDENT) * (indent + 1)
+    for item_prefix, item in items:
+        item_line = item_prefix + _inline(item, memo) + ","
+        if width(item_line) <= room:  # most items fit on their line: no call to `_lines`
+            result.append(inner + item_line)
+        else:
+            result += _lines(item, indent + 1, item_prefix, ",", memo)
     result.append(pad + closing + suffix)
     return result
 
 
-def _string_lines(text: str, indent: int, prefix: str, suffix: str) -> list[str]:
+def _parts(value, memo: dict) -> tuple[str, str, list[tuple[str, object]]] | None:
+    """The brackets of a call, dict or list, and its items after their prefixes
+    (`key=`, `"key": `); None for a value without items."""
+    kind = type(value)  # the common exact types first: ABC checks are slow
+    if kind is Call or isinstance(value, Call):
+        items = [("", a) for a in value.args] + [(f"{k}=", v) for k, v in value.kwargs]
+        return f"{value.function}(", ")", items
+    if kind is dict or isinstance(value, Mapping):
+        return "{", "}", [(f"{_key(k, memo)}: ", v) for k, v in value.items()]
+    if kind is list or kind is tuple or isinstance(value, Sequence):
+        return "[", "]", [("", v) for v in value]
+    return None
+
+
+def _string_lines(text: str, indent: int, prefix: str, suffix: str, memo: dict) -> list[str]:
     """A string too long for its line. Without a newline it stays one literal
     (formatters never split strings); otherwise it goes in parentheses, as one
     literal if that fits there, else as one literal per line of the text."""
     pad = INDENT * indent
-    literal = string(text)
+    literal = _inline(text, memo)
     if "\n" not in text:
         return [pad + prefix + literal + suffix]
     if _fits(indent + 1, literal):

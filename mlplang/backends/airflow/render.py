@@ -8,7 +8,7 @@ about a value. Autoescaping is off: the output is Python, not HTML.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 
 import jinja2
@@ -44,4 +44,6 @@ def environment() -> jinja2.Environment:
 
 
 def render_dag_file(dag_file: DagFile) -> str:
-    return environment().get_template("dag.py.j2").render(asdict(dag_file))
+    # the fields as they are (`asdict` would copy every list of lines first)
+    context = {f.name: getattr(dag_file, f.name) for f in fields(dag_file)}
+    return environment().get_template("dag.py.j2").render(context)

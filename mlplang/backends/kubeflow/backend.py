@@ -37,7 +37,7 @@ from mlplang.backends.kubeflow.names import Names, channel, k8s_name, unique
 from mlplang.backends.kubeflow.options import KubeflowOptions
 from mlplang.backends.runtime import program_source
 from mlplang.backends.shell import command_text, input_location, input_var, output_var, param_var
-from mlplang.backends.yaml_writer import dump
+from mlplang.backends.yaml_writer import dump_all
 from mlplang.compiler import ir
 from mlplang.diagnostics.model import has_errors
 
@@ -91,8 +91,8 @@ class PipelineSpec:
     # ---- the pipeline ---------------------------------------------------------------------
 
     def documents(self) -> list[dict]:
-        pipeline, graph = self.pipeline, self.unit.graph
-        order = [n for n in graph.topological_order() if self.unit.step(n) or self.unit.gate(n)]
+        pipeline = self.pipeline
+        order = [n for n in self.unit.order if self.unit.step(n) or self.unit.gate(n)]
         for name in order:  # MLP names first: helper tasks never push a step's name aside
             step, gate = self.unit.step(name), self.unit.gate(name)
             if step is not None or gate.requires:
@@ -134,7 +134,7 @@ class PipelineSpec:
     def upstream(self, name: str) -> Export:
         """The tasks and conditions a node inherits from its dependencies."""
         result = Export()
-        for dependency in self.unit.graph.dependencies(name):
+        for dependency in self.unit.dependencies(name):
             exported = self.exports.get(dependency)
             if exported is None:
                 continue
@@ -182,7 +182,7 @@ class PipelineSpec:
             placeholder = spec.input_parameter(parameter.name)
             value = parameter.value
             if isinstance(value, ir.ParamRef):
-                declared = self.pipeline.param(value.name)
+                declared = self.unit.param(value.name)
                 task.parameter_from_pipeline(parameter.name, spec.PARAM_TYPES[declared.type], value.name)
                 task.arguments.append(transport.binding(param_var(parameter.name), placeholder))
             else:
@@ -220,7 +220,7 @@ class PipelineSpec:
             if bound.get("componentInputParameter") == param:
                 return name
         name = unique(param, task.input_parameters)
-        task.parameter_from_pipeline(name, spec.PARAM_TYPES[self.pipeline.param(param).type], param)
+        task.parameter_from_pipeline(name, spec.PARAM_TYPES[self.unit.param(param).type], param)
         return name
 
     # ---- gates and conditions --------------------------------------------------------------------
@@ -251,7 +251,7 @@ class PipelineSpec:
             variables[artifact] = input_var(name)
             task.arguments.append(transport.binding(input_var(name), spec.input_path(name)))
         for param in params_read(conditions):
-            task.parameter_from_pipeline(param, spec.PARAM_TYPES[self.pipeline.param(param).type], param)
+            task.parameter_from_pipeline(param, spec.PARAM_TYPES[self.unit.param(param).type], param)
             task.arguments.append(transport.binding(param_var(param), spec.input_parameter(param)))
         document = check_spec(mode, conditions, [condition_text(c) for c in conditions], variables, self.pipeline)
         task.arguments += [
@@ -374,5 +374,4 @@ def render(documents: list[dict], unit: CompileUnit, schedule: ir.Cron | None) -
         lines.append(f'recurring run: cron "0 {schedule.expression}"')
     header = [transport.comment_line(line) for line in lines]
     # keys in sorted order at every level, as kfp writes its specs
-    texts = [dump(documents[0], header, sort_keys=True)] + [dump(d, sort_keys=True) for d in documents[1:]]
-    return "---\n".join(texts)
+    return dump_all(documents, header, sort_keys=True)

@@ -20,9 +20,13 @@ MAX_NAME = 63
 
 def k8s_name(name: str) -> str:
     """kfp's `sanitize_k8s_name`: lower case, runs of other characters as one `-`."""
-    text = re.sub(r"[^-0-9a-z]+", "-", name.lower())
-    text = re.sub(r"-+", "-", text).strip("-")
+    text = _OTHER_CHARACTERS.sub("-", name.lower())
+    text = _DASHES.sub("-", text).strip("-")
     return text[:MAX_NAME].rstrip("-") or "task"
+
+
+_OTHER_CHARACTERS = re.compile(r"[^-0-9a-z]+")
+_DASHES = re.compile(r"-+")
 
 
 class Names:
