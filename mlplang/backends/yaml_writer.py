@@ -299,6 +299,12 @@ class _Writer:
         track = not sort_keys  # sorted, the document is written as a copy: no aliases to find
         note = self.containers.append
 
+        def write_empty(container: dict | list, line: str) -> None:
+            """An empty mapping or sequence, written inline on its `line`."""
+            if track:
+                note(id(container))
+            append(line)
+
         def write_mapping(mapping: dict, pad: str, lead: str) -> None:
             """A block mapping: the first key after `lead`, the others after `pad`."""
             if track:
@@ -323,17 +329,13 @@ class _Writer:
                         append(f"{lead}{rendered_key}:\n")
                         write_mapping(value, inner, inner)
                     else:
-                        if track:
-                            note(id(value))
-                        append(f"{lead}{rendered_key}: {{}}\n")
+                        write_empty(value, f"{lead}{rendered_key}: {{}}\n")
                 elif kind is list:
                     if value:
                         append(f"{lead}{rendered_key}:\n")
                         write_sequence(value, pad, pad)  # indentless, as PyYAML writes it
                     else:
-                        if track:
-                            note(id(value))
-                        append(f"{lead}{rendered_key}: []\n")
+                        write_empty(value, f"{lead}{rendered_key}: []\n")
                 else:
                     append(f"{lead}{rendered_key}: {scalar(value)}\n")
                 lead = pad
@@ -345,7 +347,7 @@ class _Writer:
             inner = pad + "  "
             for value in sequence:
                 kind = type(value)
-                if kind is str:
+                if kind is str:  # as in write_mapping, inline: the hot path makes no call per cached string
                     rendered = texts.get(value, _MISSING)
                     if rendered is _MISSING:
                         rendered = text(value)
@@ -357,16 +359,12 @@ class _Writer:
                     if value:
                         write_mapping(value, inner, lead + "- ")
                     else:
-                        if track:
-                            note(id(value))
-                        append(lead + "- {}\n")
+                        write_empty(value, lead + "- {}\n")
                 elif kind is list:
                     if value:
                         write_sequence(value, inner, lead + "- ")
                     else:
-                        if track:
-                            note(id(value))
-                        append(lead + "- []\n")
+                        write_empty(value, lead + "- []\n")
                 else:
                     append(f"{lead}- {scalar(value)}\n")
                 lead = pad
