@@ -5,6 +5,9 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
+from mlplang import perf
 from mlplang.perf import paused_gc
 
 
@@ -36,7 +39,9 @@ def test_cyclic_garbage_made_while_paused_is_still_collected():
     assert ref() is None
 
 
-def test_what_someone_else_froze_stays_frozen():
+def test_what_a_process_that_freezes_itself_froze_stays_frozen(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(perf, "_freezes_itself", False)
+    perf.freezes_itself()
     gc.collect()
     gc.freeze()
     try:
@@ -44,6 +49,20 @@ def test_what_someone_else_froze_stays_frozen():
         with paused_gc():
             [Node() for _ in range(100)]
         assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_without_the_declaration_the_hand_off_unfreezes():
+    """The documented cost of not declaring `freezes_itself`: a sign the
+    declaration is what keeps the language server's analyses frozen."""
+    assert not perf._freezes_itself
+    gc.collect()
+    gc.freeze()
+    try:
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
 

@@ -45,7 +45,7 @@ from mlplang.lsp import incremental
 from mlplang.lsp.analysis import Analysis, Occurrence, config_for, display_to_path
 from mlplang.lsp.completion import complete
 from mlplang.lsp.positions import LineIndex
-from mlplang.perf import paused_gc
+from mlplang.perf import freezes_itself, paused_gc
 from mlplang.source import Span
 
 log = logging.getLogger("mlplang.lsp")
@@ -554,4 +554,5 @@ if _formatter() is not None:
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("MLP_LSP_LOG", "WARNING"), format="mlp-lsp %(levelname)s %(message)s")
+    freezes_itself()  # the analyses it keeps are frozen (`_build`): paused_gc must not thaw them
     server.start_io()
