@@ -10,12 +10,13 @@ from mlplang.compiler import ir
 from mlplang.compiler.body import Body, BodyScope, lower_body
 from mlplang.compiler.commands import SharedNodes, lower_command
 from mlplang.compiler.conditions import ConditionScope
+from mlplang.compiler.instances import find_template, scalar_argument
 from mlplang.compiler.modules import LoadedModule
 from mlplang.compiler.report import Reporter
 from mlplang.compiler.suggest import did_you_mean
 from mlplang.compiler.types import flavor_accepts, kind_accepts, subkinds
 from mlplang.compiler.values import (
-    as_choice, as_cron, as_scalar, as_str, as_str_list, describe, scalar_fits, scalar_type,
+    as_choice, as_cron, as_scalar, as_str, as_str_list, scalar_fits, scalar_type,
 )
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Label
@@ -263,7 +264,7 @@ class PipelineLowerer:
             elif isinstance(member, ast.MonitorDecl):
                 self.task_outputs[name] = self._declared_outputs(member.body, "monitor")
             elif isinstance(member, ast.TemplateStepDecl):
-                found = self._find_template(member.template, report=False)
+                found = find_template(self.module, member.template, self.r, report=False)
                 if found:
                     self.task_outputs[name] = self._declared_outputs(found[1].body, "step")
                 else:
@@ -483,42 +484,8 @@ class PipelineLowerer:
 
     # ---- templates ------------------------------------------------------------------------
 
-    def _find_template(self, ref: ast.Ref, report: bool = True) -> tuple[LoadedModule, ast.TemplateDecl] | None:
-        parts = ref.parts
-        if len(parts) == 1:
-            module, name = self.module, parts[0]
-        elif len(parts) == 2:
-            alias = parts[0]
-            module = self.module.imports.get(alias.value)
-            if module is None:
-                if report and alias.value not in self._broken_imports():
-                    self.r.add(codes.UNKNOWN_REFERENCE, f"unknown module `{alias.value}`", alias.span,
-                               help=did_you_mean(alias.value, self.module.imports) or
-                               f'import it first: `import "std/{alias.value}" as {alias.value}`')
-                return None
-            name = parts[1]
-        else:
-            if report:
-                self.r.add(codes.UNKNOWN_REFERENCE, f"`{ref.dotted}` is not a template", ref.span,
-                           help="call a template as `template(...)` or `module.template(...)`")
-            return None
-        if not module.ok:
-            return None  # its syntax errors are reported in its own file
-        template = module.templates.get(name.value)
-        if template is None:
-            if report:
-                where = "this file" if module is self.module else f"`{module.source.path}`"
-                self.r.add(codes.UNKNOWN_REFERENCE, f"no template `{name.value}` in {where}", name.span,
-                           help=did_you_mean(name.value, module.templates) or (
-                               "templates there: " + ", ".join(sorted(module.templates)) if module.templates else None))
-            return None
-        return module, template
-
-    def _broken_imports(self) -> set[str]:
-        return {d.alias.value if d.alias else "" for d in self.module.syntax.imports}
-
     def _template_step(self, decl: ast.TemplateStepDecl) -> ir.Step | None:
-        found = self._find_template(decl.template)
+        found = find_template(self.module, decl.template, self.r)
         extra = lower_body(decl.body, self._body_scope("instance"), self.r, self._resolve_type)
         if found is None:
             return None
@@ -561,7 +528,7 @@ class PipelineLowerer:
                 if ref is not None and artifact_type is not None:
                     inputs.append(ir.Input.trusted(name=name, type=artifact_type, ref=ref, span=argument.span))
             else:
-                bound = self._scalar_argument(argument, param.type.name.value)
+                bound = scalar_argument(argument, param.type.name.value, self.params, self.r)
                 if bound is not None:
                     bindings[name] = bound
         # Scalar parameters left unbound (missing or invalid argument) are reported
@@ -587,26 +554,3 @@ class PipelineLowerer:
                                    arguments=arguments)
         return ir.Step.trusted(after=self._after(extra.after, decl.name.value), when=extra.when, cache=cache,
                        template=origin, **fields)
-
-    def _scalar_argument(self, argument: ast.Argument, declared: str):
-        value = argument.value
-        if isinstance(value, ast.Ref) and len(value.parts) == 2 and value.parts[0].value == "param":
-            param = self.params.get(value.parts[1].value)
-            if param is None:
-                self.r.add(codes.UNKNOWN_REFERENCE, f"unknown param `{value.parts[1].value}`", value.parts[1].span,
-                           help=did_you_mean(value.parts[1].value, self.params))
-                return None
-            if not scalar_fits(declared, param.type):
-                self.r.add(codes.INVALID_VALUE, f"argument `{argument.name.value}` is {declared}, "
-                           f"but param `{param.name}` is {param.type}", value.span)
-                return None
-            return ir.ParamRef.trusted(kind="param", name=param.name, span=value.span)
-        scalar = as_scalar(value)
-        if scalar is None or not scalar_fits(declared, scalar_type(scalar)):
-            if not isinstance(value, ast.ErrorValue):
-                self.r.add(codes.INVALID_VALUE,
-                           f"argument `{argument.name.value}` must be {declared}, found {describe(value)}",
-                           value.span, label=f"expected {declared}")
-            return None
-        return ir.LiteralValue.trusted(kind="literal", value=float(scalar) if declared == "float" else scalar,
-                                       span=value.span)
