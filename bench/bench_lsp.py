@@ -1,11 +1,13 @@
 """`mlp lsp` latency: didChange -> publishDiagnostics, measured by a real client over stdio.
 
 Usage: python bench/bench_lsp.py [--steps 500] [--repeats 15] [--warmup 3] [--debounce-ms 0,100]
-                                 [--edit description|comment] [--stages]
-Each edit changes one step's description (the document stays valid; with
+                                 [--edit description|comment|new-member] [--stages]
+Each edit changes the pipeline's description (the document stays valid; an
+edit inside one member, for which the server parses that member alone); with
 `--edit comment`, a comment instead, which the server answers without a new
-analysis), and the time runs until the server publishes diagnostics for that
-exact version. Prints a markdown table of medians (min-max) per debounce
+analysis; with `--edit new-member`, a param added between two members, in
+one of two places by turns, which needs a full analysis. The time runs until the server publishes diagnostics
+for that exact version. Prints a markdown table of medians (min-max) per debounce
 setting; `--stages` adds the server's own breakdown of the measured edits
 (`MLP_LSP_TIMING`): debounce wait, queueing, load (parse + lowering), lint,
 conversion and publication, and collector pauses.
@@ -30,9 +32,13 @@ from generate import generate
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+# (text to find, its replacement) per edit; "new-member" alternates between two places (by the
+# version's parity), so that each edit and the analysed text before it differ across members.
 EDITS = {
-    "description": ('description = "', 'description = "edit {version} '),
-    "comment": ("  # ---- steps", "  # ---- edit {version}, steps"),
+    "description": [('description = "', 'description = "edit {version} ')],
+    "comment": [("  # ---- steps", "  # ---- edit {version}, steps")],
+    "new-member": [("  # ---- steps", "  param extra_{version}: int = 1\n  # ---- steps"),
+                   ("  secret tracker_token", "  param extra_{version}: int = 1\n  secret tracker_token")],
 }
 STAGES = ("debounce", "queued", "load", "lint", "reuse", "convert", "publish", "gc", "total")
 
@@ -67,7 +73,7 @@ async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup:
     await until(1)
     times = []
     for version in range(2, 2 + warmup + repeats):
-        old, new = EDITS[edit]
+        old, new = EDITS[edit][version % len(EDITS[edit])]
         assert old in text
         edited = text.replace(old, new.format(version=version), 1)
         start = time.perf_counter()

@@ -67,15 +67,17 @@ def _cycle_diagnostic(pipeline: ir.Pipeline, path: list[str], r: Reporter) -> No
     )
 
 
-def _load(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic]) -> LoadResult:
+def _load(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic],
+          syntax: ast.Module | None = None) -> LoadResult:
     with paused_gc():
-        return _load_unpaused(source, real_path, read_diagnostics)
+        return _load_unpaused(source, real_path, read_diagnostics, syntax)
 
 
-def _load_unpaused(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic]) -> LoadResult:
+def _load_unpaused(source: SourceFile, real_path: Path | None, read_diagnostics: list[Diagnostic],
+                   syntax: ast.Module | None = None) -> LoadResult:
     reporter = Reporter()
     loader = ModuleLoader(reporter)
-    root = loader.load(source, real_path, read_diagnostics)
+    root = loader.load(source, real_path, read_diagnostics, syntax)
     pipelines: list[ir.Pipeline] = []
     graphs: dict[str, PipelineGraph] = {}
     if root.ok:
@@ -130,6 +132,11 @@ def load_text(text: str | bytes, path: str = "<string>", real_path: Path | None 
     else:
         source, diagnostics = SourceFile.from_text(text, path), []
     return _load(source, real_path, diagnostics)
+
+
+def load_syntax(source: SourceFile, syntax: ast.Module, real_path: Path | None = None) -> LoadResult:
+    """Like `load_text`, for a syntax tree of `source` already parsed without any diagnostic."""
+    return _load(source, real_path, [], syntax)
 
 
 def check(text_or_path: str | Path, path: str | None = None) -> list[Diagnostic]:

@@ -99,15 +99,22 @@ class ModuleLoader:
         self.modules: dict[str, LoadedModule] = {}
         self.sources: dict[str, SourceFile] = {}
 
-    def load(self, source: SourceFile, real_path: Path | None, diagnostics: list[Diagnostic]) -> LoadedModule:
-        return self._load(source, real_path, diagnostics, stack=[])
+    def load(self, source: SourceFile, real_path: Path | None, diagnostics: list[Diagnostic],
+             syntax: ast.Module | None = None) -> LoadedModule:
+        """The module of `source` and its imports; `syntax`, if given, is its syntax tree,
+        already parsed without any diagnostic (the language server splices edited members)."""
+        return self._load(source, real_path, diagnostics, stack=[], syntax=syntax)
 
     def _load(
-        self, source: SourceFile, real_path: Path | None, diagnostics: list[Diagnostic], stack: list[str]
+        self, source: SourceFile, real_path: Path | None, diagnostics: list[Diagnostic], stack: list[str],
+        syntax: ast.Module | None = None,
     ) -> LoadedModule:
         key = str(real_path) if real_path else source.path
         self.sources[source.path] = source
-        syntax, syntax_diagnostics = parse_source(source)
+        if syntax is None:
+            syntax, syntax_diagnostics = parse_source(source)
+        else:
+            syntax_diagnostics = []
         if any(d.code == codes.INVALID_ENCODING.code for d in diagnostics):
             # Bad bytes were decoded as U+FFFD and are already reported.
             syntax_diagnostics = [

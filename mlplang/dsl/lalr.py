@@ -67,11 +67,15 @@ def _rules(builder: SyntaxTreeBuilder) -> tuple:
     return tuple(result)
 
 
-def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comment]) -> list | None:
+def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comment],
+                start: int = 0) -> list | None:
     """The file's top-level items, or None at the first syntax error.
 
     Comments are appended to `comments`; the builder may record diagnostics
-    in its context (bad escapes, unknown units), as with the Lark parser."""
+    in its context (bad escapes, unknown units), as with the Lark parser.
+    With `start`, the text before that offset is skipped (positions stay
+    those of the whole text): the language server parses one edited member
+    that way (`mlplang.lsp.incremental`)."""
     text = source.text
     path = source.path
     line_starts = source._line_starts
@@ -87,10 +91,10 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
     state_actions = actions[tables.START]
     # The line of the current token, found by bisection only when a token
     # starts past the end of the previous token's line (most share a line).
-    line = 1
-    line_start = 0
-    next_line_start = line_starts[1] if last_line > 1 else len(text) + 1
-    for match in _TOKENS.finditer(text):
+    line = bisect_right(line_starts, start)
+    line_start = line_starts[line - 1]
+    next_line_start = line_starts[line] if line < last_line else len(text) + 1
+    for match in _TOKENS.finditer(text, start):
         kind = match.lastgroup
         start, end = match.span(kind)
         if start >= next_line_start:

@@ -41,3 +41,19 @@ def parse_source(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
 
 def parse_text(text: str, path: str = "<string>") -> tuple[ast.Module, list[Diagnostic]]:
     return parse_source(SourceFile.from_text(text, path))
+
+
+def parse_fragment(source: SourceFile, start: int) -> tuple[list, list[ast.Comment]] | None:
+    """The top-level items of `source.text[start:]` with their comments, positioned in the
+    whole text; None if the fast path rejects it or the builder reports anything (no
+    recovery: the caller, the language server's incremental path, then parses everything)."""
+    with _lock, paused_gc():
+        context = Context(source)
+        _builder.context = context
+        try:
+            items = lalr.parse_items(source, _builder, context.comments, start)
+        finally:
+            _builder.context = Context(SourceFile.from_text("", "<idle>"))
+    if items is None or context.diagnostics:
+        return None
+    return items, context.comments

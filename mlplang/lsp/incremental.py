@@ -89,13 +89,16 @@ def dependencies(analysis: Analysis) -> tuple:
     return tuple(stamps)
 
 
+def derivable(base: Analysis, base_dependencies: tuple, config: LintConfig) -> bool:
+    """Whether everything `base` read besides its text is unchanged."""
+    return (config == base.config
+            and not any(d.code == IMPORT_NOT_FOUND for d in base.result.diagnostics)
+            and dependencies(base) == base_dependencies)
+
+
 def reuse(base: Analysis, base_dependencies: tuple, text: str, config: LintConfig) -> list[Diagnostic] | None:
     """The diagnostics of `text` derived from `base`, or None when only a full analysis can tell."""
-    if config != base.config:
-        return None
-    if any(d.code == IMPORT_NOT_FOUND for d in base.result.diagnostics):
-        return None
-    if dependencies(base) != base_dependencies:
+    if not derivable(base, base_dependencies, config):
         return None
     edit = difference(base.text, text)
     if edit.start == edit.old_end == edit.new_end:

@@ -8,7 +8,9 @@ the document has not changed since: only the latest version is published.
 Per change, only what the diagnostics need is computed: the syntax index of
 hover, definition and rename is built by the first such request, and an edit
 that provably cannot change the diagnostics (the same text, or an edit inside
-a comment: `incremental`) is answered from the last analysis without a new one.
+a comment: `incremental`) is answered from the last analysis without a new one,
+and one inside a single member of a pipeline (a step, a param...) parses only
+that member again, reusing the other members' syntax trees (`member_edit`).
 Requests share the analysis of the current text with the diagnostics (one
 analysis per text, never two). Each analysis is frozen out of the garbage
 collector's generations, so that its objects are not rescanned at every edit;
@@ -41,7 +43,7 @@ from pygls.lsp.server import LanguageServer
 from mlplang import __version__
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Severity
-from mlplang.lsp import incremental
+from mlplang.lsp import incremental, member_edit
 from mlplang.lsp.analysis import Analysis, Occurrence, config_for, display_to_path
 from mlplang.lsp.completion import complete
 from mlplang.lsp.positions import LineIndex
@@ -232,7 +234,39 @@ class MlpLanguageServer(LanguageServer):
                 result.set_result((diagnostics, {"path": "reused", "reuse": analysed - submitted,
                                                  "convert": time.perf_counter() - analysed}))
                 return result
+            return self._member_or_full(uri, cached, text, encoding, submitted)
         return self._convert(self._full(uri, text), text, encoding, submitted)
+
+    def _member_or_full(self, uri: str, cached: Analysed, text: str, encoding: str, submitted: float) -> Future:
+        """In the worker: the diagnostics after an edit inside one member, parsing only that member
+        (`member_edit`), else those of a full analysis."""
+        result: Future = Future()
+
+        def derive() -> None:
+            try:
+                base = cached.analysis
+                started = time.perf_counter()
+                try:
+                    with paused_gc():
+                        derived = member_edit.derive(base, cached.dependencies, text, config_for(base.real_path))
+                except Exception:  # a bug in the shortcut must not cost the diagnostics
+                    log.exception("incremental analysis failed for %s; analysing the whole document", uri)
+                    derived = None
+                if derived is None:
+                    _chain(self._convert(self._full(uri, text), text, encoding, submitted), result)
+                    return
+                self.builds += 1  # its garbage is collected with the retired analyses
+                diagnostics, timings = derived
+                converted = time.perf_counter()
+                view = dataclasses.replace(base, text=text, diagnostics=diagnostics, _occurrences=None)
+                lsp = lsp_diagnostics(view, text, encoding)
+                result.set_result((lsp, {"path": "member", **timings, "queued": started - submitted,
+                                         "convert": time.perf_counter() - converted}))
+            except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+                result.set_exception(error)
+
+        self.worker.submit(derive)
+        return result
 
     def _convert(self, future: Future, text: str, encoding: str, submitted: float) -> Future:
         result: Future = Future()
@@ -252,6 +286,18 @@ class MlpLanguageServer(LanguageServer):
 
         future.add_done_callback(done)  # in the worker thread, right after the analysis
         return result
+
+
+def _chain(source: Future, target: Future) -> None:
+    """Settle `target` with the outcome of `source`."""
+    def done(finished: Future) -> None:
+        error = finished.exception()
+        if error is not None:
+            target.set_exception(error)
+        else:
+            target.set_result(finished.result())
+
+    source.add_done_callback(done)
 
 
 def lsp_diagnostics(analysis: Analysis, text: str, encoding: str) -> list[types.Diagnostic]:

@@ -1,0 +1,190 @@
+"""`mlplang.lsp.member_edit`: after an edit inside one member, parsing only that member
+must give exactly the diagnostics of a full analysis of the edited text, on random
+edits (most inside a member, where the derivation applies, the others anywhere)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlplang.lsp import incremental, member_edit
+from mlplang.lsp.analysis import Analysis, config_for
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate  # noqa: E402
+
+# Findings whose labels cross members (PII from a source to a deploy step), suppressions
+# by line and by block, a template instantiated below its definition, a trailing comment.
+SYNTHETIC = '''import "std/data" as data
+
+template trainer(data: Dataset, seed: int = 1) {
+  out model: Model
+  image = "python:3.11"
+  run = "python train.py --data ${in.data} --seed ${param.seed} --out ${out.model}"
+}
+
+pipeline demo {
+  owner = "ml-team"
+  description = "a demo"
+  risk = "high"
+  param seed: int = 7
+  secret token
+  source raw: Dataset {
+    uri = "s3://bucket/raw.csv"
+    pii = ["email"]
+  }
+  source schema: Artifact {
+    uri = "s3://bucket/schema.json"
+    version = "1"
+  }
+  step checked = data.check_schema(data = raw, schema = "s3://bucket/schema.json")
+  step train {  # mlp: ignore[MLP201]
+    in data: Dataset = raw
+    out model: Model
+    image = "python:3.11"
+    run = "python train.py --seed ${param.seed} --data ${in.data} --out ${out.model}"
+    env = { TOKEN = secret.token }
+  }
+  step fit = trainer(data = raw, seed = 3)
+  # between the steps
+  step deploy {
+    in model: Model = train.model
+    out endpoint: Endpoint
+    image = "python:3.11"  # mlp: ignore[MLP205]
+    run = "deploy ${in.model} ${out.endpoint}"
+  }
+}
+# the end'''
+
+# Snippets that keep a member valid as often as not: names, references, strings, suppressions.
+ALPHABET = ["a", "Z", "_2", " ", "\n", "\n    ", '"', "{", "}", "=", "é", "😀", ".", "raw", "train.model",
+            "clean.data", "# mlp: ignore[MLP201]", "# note", "password=hunter2", "${param.seed}",
+            "${in.data}", "Dataset", "Model", "retries = 3", "\n    timeout = 30m\n", "out extra: Metrics\n    ",
+            "in more: Dataset = raw\n    ", "pii", "deploy", "seed", "x = 1"]
+
+
+def documents(tmp_path: Path) -> list[Path]:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    synthetic = tmp_path / "examples" / "synthetic.mlp"
+    synthetic.write_text(SYNTHETIC, encoding="utf-8")
+    generated = tmp_path / "examples" / "generated.mlp"
+    generated.write_text(generate(40, "wide"), encoding="utf-8")
+    names = ["bad/unsafe_deploy.mlp", "fraud_detection.mlp", "gpu_training.mlp", "rag_assistant.mlp",
+             "continuous_training.mlp", "stdlib_pipeline.mlp", "synthetic.mlp", "generated.mlp"]
+    return [tmp_path / "examples" / name for name in names]
+
+
+def random_edit(rng: random.Random, text: str, analysis: Analysis) -> str:
+    members = [m.span for item in analysis.result.module.items if hasattr(item, "members") for m in item.members]
+    if members and rng.random() < 0.85:
+        member = rng.choice(members)
+        start = rng.randint(member.start + 1, member.end - 1)
+        end = min(member.end - 1, start + rng.choice([0, 0, 1, 3, 8]))
+    else:
+        start = rng.randint(0, len(text))
+        end = min(len(text), start + rng.choice([0, 1, 2, 5]))
+    inserted = "".join(rng.choice(ALPHABET) for _ in range(rng.choice([0, 1, 1, 2])))
+    return text[:start] + inserted + text[end:]
+
+
+def test_random_member_edits_derive_exactly_the_full_diagnostics(tmp_path: Path):
+    from mlplang.lsp.server import lsp_diagnostics
+
+    rng = random.Random(20261130)
+    derived_count = with_findings = trials = 0
+    for path in documents(tmp_path):
+        text = path.read_text(encoding="utf-8")
+        uri = path.as_uri()
+        base = Analysis.build(text, uri)
+        stamps = incremental.dependencies(base)
+        config = config_for(base.real_path)
+        for _ in range(60):
+            edited = random_edit(rng, text, base)
+            derived = member_edit.derive(base, stamps, edited, config)
+            trials += 1
+            if derived is None:
+                continue
+            derived_count += 1
+            full = Analysis.build(edited, uri)
+            assert derived[0] == full.diagnostics, (path.name, edited)
+            with_findings += bool(full.diagnostics) and full.diagnostics != base.diagnostics
+            view = Analysis(edited, base.path, base.real_path, base.result, derived[0], base.config)
+            assert lsp_diagnostics(view, edited, "utf-16") == lsp_diagnostics(full, edited, "utf-16")
+    assert derived_count > trials // 4  # the member path was really taken
+    assert with_findings > 10  # and on edits that changed what is reported
+    assert derived_count < trials  # and refused where it could not be sure
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> tuple[Path, str, Analysis]:
+    path = documents(tmp_path)[6]
+    text = path.read_text(encoding="utf-8")
+    return path, text, Analysis.build(text, path.as_uri())
+
+
+def derive(base: Analysis, edited: str):
+    return member_edit.derive(base, incremental.dependencies(base), edited, config_for(base.real_path))
+
+
+def test_a_new_finding_inside_the_member_is_placed_in_the_edited_text(synthetic):
+    path, text, base = synthetic
+    edited = text.replace("in model: Model = train.model", "in model: Model = trian.model\n    retries = 2")
+    derived = derive(base, edited)
+    full = Analysis.build(edited, path.as_uri())
+    assert derived is not None and derived[0] == full.diagnostics
+    unknown = [d for d in full.diagnostics if "trian" in d.message]
+    assert unknown and unknown[0].span.line == edited[:edited.index("trian")].count("\n") + 1
+
+
+def test_findings_after_the_member_move_with_the_lines_it_gained(synthetic):
+    path, text, base = synthetic
+    assert any(d.span.start > text.index("step deploy") for d in base.diagnostics)
+    edited = text.replace("    env = { TOKEN = secret.token }\n",
+                          '    env = { TOKEN = secret.token }\n    description = """two\n    more lines"""\n')
+    derived = derive(base, edited)
+    assert derived is not None
+    assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics
+    deploy_line = edited[:edited.index("step deploy")].count("\n") + 1
+    moved = [d for d in derived[0] if d.span.start > edited.index("step deploy")]
+    assert moved and all(d.span.line >= deploy_line for d in moved)
+
+
+def test_labels_in_the_member_and_after_it_are_left_to_a_full_analysis(synthetic):
+    _, text, base = synthetic  # the PII of `raw` reaches `deploy`: MLP206 lists its origins in text order
+    assert any(d.code == "MLP206" for d in base.diagnostics)
+    assert derive(base, text.replace('uri = "s3://bucket/raw.csv"', 'uri = "s3://bucket/raw2.csv"')) is None
+
+
+@pytest.mark.parametrize("edit", [
+    ("step train {", "step train { step other {} "),  # two members where there was one
+    ("out endpoint: Endpoint", "out endpoint: Endpoint = ="),  # a syntax error
+    ("  step deploy {", "  # new\n  step deploy {"),  # between members
+    ("uri = \"s3://bucket/raw.csv\"", "uri = \"s3://bucket/raw.csv\" } step x {"),  # a member split in two
+])
+def test_edits_it_must_refuse(synthetic, edit):
+    _, text, base = synthetic
+    old, new = edit
+    assert old in text
+    assert derive(base, text.replace(old, new, 1)) is None
+
+
+def test_the_server_answers_member_edits_without_a_full_analysis(tmp_path: Path):
+    """Through `mlp lsp` over stdio (bench/bench_lsp.py's client): each edit of a step's
+    description is published from the member path, the opening from a full analysis."""
+    import asyncio
+    import json
+
+    import bench_lsp
+
+    timing = tmp_path / "timing.jsonl"
+    asyncio.run(bench_lsp.measure(generate(60, "chain"), tmp_path / "doc.mlp", 0, repeats=3, warmup=1,
+                                  timing=timing))
+    paths = [json.loads(line)["path"] for line in timing.read_text(encoding="utf-8").splitlines()]
+    assert paths == ["full"] + ["member"] * 4
