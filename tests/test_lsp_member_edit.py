@@ -188,3 +188,19 @@ def test_the_server_answers_member_edits_without_a_full_analysis(tmp_path: Path)
                                   timing=timing))
     paths = [json.loads(line)["path"] for line in timing.read_text(encoding="utf-8").splitlines()]
     assert paths == ["full"] + ["member"] * 4
+
+
+def test_a_member_edit_leaves_no_garbage_cycles(synthetic):
+    """The server does not count member edits towards its periodic full collection."""
+    import gc
+
+    _, text, base = synthetic
+    edited = text.replace("in model: Model = train.model", "in model: Model = trian.model")
+    derive(base, edited)  # warm: caches filled on first use are not garbage
+    gc.collect()
+    gc.disable()
+    try:
+        assert derive(base, edited) is not None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
