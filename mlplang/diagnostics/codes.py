@@ -70,9 +70,11 @@ In `"..."` strings only `\\"`, `\\\\`, `\\n`, `\\t` and `\\r` are escapes. Write
 `\\\\` for a backslash, or use a raw triple-quoted string, where backslashes
 (`\\$(cmd)`, a trailing `\\` line continuation) pass through unchanged.
 """)
-INVALID_NUMBER = register("MLP004", "invalid-number", E, "A number with an unknown unit.", """
+INVALID_NUMBER = register("MLP004", "invalid-number", E, "A number with an unknown unit, or too large.", """
 Numbers may carry a duration unit (`s m h d`, e.g. `90s 3h`) or a size unit
-(`Ki Mi Gi Ti` binary, `K M G T` decimal, e.g. `512Mi`).
+(`Ki Mi Gi Ti` binary, `K M G T` decimal, e.g. `512Mi`). A float (or a value
+with its unit) must stay below about 1.8e308: `1e999` has no finite value, and
+no target can write an infinity.
 """)
 INVALID_CHARACTER = register("MLP005", "invalid-character", E, "A character that cannot start any token.", """
 The lexer found a character that is not part of the language outside a string.

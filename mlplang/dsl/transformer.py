@@ -125,6 +125,8 @@ class SyntaxTreeBuilder:
         except ValueError:
             value = float(digits) if match else 0
         if not unit:
+            if isinstance(value, float) and not math.isfinite(value):  # `1e999`: no backend can write it
+                return self._number_error(f"`{text}` is too large", span, "too large", "write a number below 1e308")
             return ast.NumberLit(value, text, span)
         factor = DURATION_UNITS.get(unit) or SIZE_UNITS.get(unit)
         if factor is not None:
