@@ -63,8 +63,42 @@ pipeline demo {
 }
 # the end'''
 
+# Two pipelines and a template after them: members of the first are followed by whole items,
+# the second has a suppression on its first line (its edits are left to a full analysis).
+MULTI = '''pipeline first {
+  owner = "ml-team"
+  source raw: Dataset {
+    uri = "s3://bucket/raw.csv"
+    version = "3"
+    pii = ["email"]
+  }
+  step train {
+    in data: Dataset = raw
+    out model: Model
+    image = "python:3.11"
+    run = "python train.py --data ${in.data} --out ${out.model}"
+  }
+}
+
+pipeline second {  # mlp: ignore[MLP208]
+  source raw: Dataset { uri = "s3://bucket/other.csv" }
+  step score = scorer(data = raw)
+  step deploy {
+    in model: Model = score.model
+    out endpoint: Endpoint
+    run = "deploy ${in.model} ${out.endpoint}"
+  }
+}
+
+template scorer(data: Dataset) {
+  out model: Model
+  image = "python:3.11"
+  run = "score ${in.data} ${out.model}"
+}
+'''
+
 # Snippets that keep a member valid as often as not: names, references, strings, suppressions.
-ALPHABET = ["a", "Z", "_2", " ", "\n", "\n    ", '"', "{", "}", "=", "é", "😀", ".", "raw", "train.model",
+ALPHABET = ["a", "Z", "_2", " ", "\n", "\r\n", "\n    ", '"', "{", "}", "=", "é", "😀", ".", "raw", "train.model",
             "clean.data", "# mlp: ignore[MLP201]", "# note", "password=hunter2", "${param.seed}",
             "${in.data}", "Dataset", "Model", "retries = 3", "\n    timeout = 30m\n", "out extra: Metrics\n    ",
             "in more: Dataset = raw\n    ", "pii", "deploy", "seed", "x = 1"]
@@ -76,8 +110,11 @@ def documents(tmp_path: Path) -> list[Path]:
     synthetic.write_text(SYNTHETIC, encoding="utf-8")
     generated = tmp_path / "examples" / "generated.mlp"
     generated.write_text(generate(40, "wide"), encoding="utf-8")
+    (tmp_path / "examples" / "multi.mlp").write_text(MULTI, encoding="utf-8")
+    (tmp_path / "examples" / "crlf.mlp").write_bytes(SYNTHETIC.replace("\n", "\r\n").encode("utf-8"))
     names = ["bad/unsafe_deploy.mlp", "fraud_detection.mlp", "gpu_training.mlp", "rag_assistant.mlp",
-             "continuous_training.mlp", "stdlib_pipeline.mlp", "synthetic.mlp", "generated.mlp"]
+             "continuous_training.mlp", "stdlib_pipeline.mlp", "synthetic.mlp", "generated.mlp", "multi.mlp",
+             "crlf.mlp"]
     return [tmp_path / "examples" / name for name in names]
 
 
@@ -100,7 +137,7 @@ def test_random_member_edits_derive_exactly_the_full_diagnostics(tmp_path: Path)
     rng = random.Random(20261130)
     derived_count = with_findings = trials = 0
     for path in documents(tmp_path):
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as the editor sends it: line endings kept
         uri = path.as_uri()
         base = Analysis.build(text, uri)
         stamps = incremental.dependencies(base)
@@ -204,3 +241,15 @@ def test_a_member_edit_leaves_no_garbage_cycles(synthetic):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_members_of_a_pipeline_followed_by_other_items(tmp_path: Path):
+    path = documents(tmp_path)[8]  # multi.mlp
+    text = path.read_text(encoding="utf-8")
+    base = Analysis.build(text, path.as_uri())
+    first = text.replace('run = "python train.py', 'run = "python3 train.py')
+    derived = derive(base, first)
+    assert derived is not None and derived[0] == Analysis.build(first, path.as_uri()).diagnostics
+    assert any(d.span.start > first.index("pipeline second") for d in derived[0])  # moved findings after it
+    # The second pipeline has a suppression on its first line, and a template follows it.
+    assert derive(base, text.replace('run = "deploy ${in.model}', 'run = "deploy2 ${in.model}')) is None

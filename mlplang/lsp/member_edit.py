@@ -1,8 +1,8 @@
 """Diagnostics after an edit inside one member of a pipeline, parsing only that member.
 
 Parsing is three quarters of a full analysis. When an edit lies strictly inside
-one member of the file's last top-level pipeline (a step, a param, an attribute:
-its first and last characters unchanged), only that member's new text is parsed;
+one member of a pipeline (a step, a param, an attribute: its first and last
+characters unchanged), only that member's new text is parsed;
 the syntax trees of all other members are reused as they are, and the whole file
 is lowered and linted again, which gives every finding a full analysis gives.
 
@@ -13,7 +13,9 @@ analysed text had them), and the edited member, parsed at the end of a virtual t
 so that no position is ambiguous. The pipeline and the module around the member get
 spans ending at the end of the virtual text, so that they still contain the member
 (suppressions by block look for the blocks around a finding); those ends map to
-their ends in the edited text. Each position of a finding is mapped back by its
+their ends in the edited text. The stretched pipeline then also contains the items
+after it, which matters only to a suppression on its first line: with one there
+(and items after it), the edit is refused. Each position of a finding is mapped back by its
 region. Whatever mapping cannot make certain is refused, and the caller runs a full
 analysis: a finding across regions, a finding with labels both in the member and
 after it (their order follows positions), a position on the member's last line after
@@ -33,7 +35,7 @@ from mlplang.diagnostics.model import Diagnostic, Label
 from mlplang.dsl import ast
 from mlplang.dsl.parser import parse_fragment
 from mlplang.lsp.analysis import Analysis
-from mlplang.lsp.incremental import SYNTAX_CODES, derivable, difference
+from mlplang.lsp.incremental import MAY_SUPPRESS, SYNTAX_CODES, derivable, difference
 from mlplang.source import SourceFile, Span
 
 WRAPPER = "\npipeline edited {\n"
@@ -71,11 +73,17 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
     module = base.result.module
     if module is None or not module.items or any(d.code.startswith(SYNTAX_CODES) for d in base.result.diagnostics):
         return None
-    pipeline = module.items[-1]
     old = base.text
-    if not isinstance(pipeline, ast.PipelineDecl) or pipeline.span.file != base.path or module.span.end != len(old):
+    if module.span.end != len(old):
         return None
     edit = difference(old, text)
+    position = bisect_right([item.span.start for item in module.items], edit.start) - 1
+    pipeline = module.items[position] if position >= 0 else None
+    if not isinstance(pipeline, ast.PipelineDecl) or pipeline.span.file != base.path:
+        return None
+    if position < len(module.items) - 1 and any(
+            c.span.line == pipeline.span.line and MAY_SUPPRESS.search(c.text) for c in module.comments):
+        return None  # its span, stretched over the virtual text, would contain the items after it
     members = pipeline.members
     index = bisect_right([m.span.start for m in members], edit.start) - 1
     if index < 0:
@@ -124,8 +132,8 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
     first_after = bisect_right([c.span.start for c in kept], member.start)
     before = [c for c in kept[:first_after] if c.span.end <= member.start]
     after = [c for c in kept[first_after:] if c.span.start >= member.end]
-    spliced = ast.Module(module.path, module.items[:-1] + (spliced_pipeline,), (*before, *comments, *after),
-                         source.span(0, len(virtual)))
+    items = module.items[:position] + (spliced_pipeline,) + module.items[position + 1:]
+    spliced = ast.Module(module.path, items, (*before, *comments, *after), source.span(0, len(virtual)))
     return spliced, source, regions
 
 
