@@ -6,7 +6,6 @@ pipeline into another."""
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from mlplang.compiler import ir
 from mlplang.compiler.images import parse_image
 from mlplang.compiler.lineage import Lineage
 from mlplang.compiler.rules import RuleContext
-from mlplang.compiler.rules._llm import _LLM_DEPLOYS, llm_deploys
+from mlplang.compiler.rules._llm import _all_llm_deploys, llm_deploys
 from mlplang.config import LintConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +73,7 @@ def test_answers_are_copies_a_caller_may_change() -> None:
         assert answer(), "clearing a returned list must not change the next answer"
 
 
-def test_llm_deploys_are_remembered_per_lineage_and_forgotten_with_it() -> None:
+def test_llm_deploys_are_remembered_per_lint_context() -> None:
     llm = _loaded(ROOT / "examples" / "rag_assistant.mlp")
     plain = _loaded(ROOT / "examples" / "fraud_detection.mlp")
     contexts = []
@@ -87,10 +86,11 @@ def test_llm_deploys_are_remembered_per_lineage_and_forgotten_with_it() -> None:
     assert [d.step.name for d in found]
     assert llm_deploys(plain_ctx) == []
     assert llm_deploys(llm_ctx) == found
-    before = len(_LLM_DEPLOYS)
-    del contexts, llm_ctx, plain_ctx
-    gc.collect()
-    assert len(_LLM_DEPLOYS) == before - 2
+    assert llm_ctx.shared(_all_llm_deploys) is llm_ctx.shared(_all_llm_deploys)  # computed once
+    fresh = RuleContext(llm_ctx.pipeline, llm_ctx.graph, llm_ctx.lineage, LintConfig())
+    assert fresh.shared(_all_llm_deploys) is not llm_ctx.shared(_all_llm_deploys)  # per context
+    assert list(fresh.shared(_all_llm_deploys)) == found
+    assert llm_ctx == fresh  # what is remembered plays no part in equality
 
 
 @pytest.mark.parametrize("text", ["python:3.12", "ghcr.io/acme/etl:1.0@sha256:abc", "", "bad image", "x@"])

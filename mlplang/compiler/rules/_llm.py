@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from mlplang.compiler import ir
-from mlplang.compiler.lineage import Lineage
 from mlplang.compiler.rules._evidence import local_span, quoted
 from mlplang.compiler.rules.base import RuleContext
 from mlplang.diagnostics.model import Label
@@ -67,18 +65,14 @@ def _llm_reason(ctx: RuleContext, step: ir.Step, models: list[str]) -> tuple[str
     return None
 
 
-_LLM_DEPLOYS: WeakKeyDictionary[Lineage, tuple[LlmDeploy, ...]] = WeakKeyDictionary()
-"""`llm_deploys` of each pipeline being linted: both rules ask, and finding out
-walks every task upstream of each deploy. Keyed by the lint's `Lineage`, which
-holds the pipeline and graph the answer depends on (the configuration plays no
-part), and dropped with it."""
-
-
 def llm_deploys(ctx: RuleContext) -> list[LlmDeploy]:
-    found = _LLM_DEPLOYS.get(ctx.lineage)
-    if found is None:
-        found = _LLM_DEPLOYS[ctx.lineage] = tuple(_find_llm_deploys(ctx))
-    return list(found)
+    """The pipeline's LLM deploys. Both rules ask, and finding out walks every task
+    upstream of each deploy: computed once per lint (the configuration plays no part)."""
+    return list(ctx.shared(_all_llm_deploys))
+
+
+def _all_llm_deploys(ctx: RuleContext) -> tuple[LlmDeploy, ...]:
+    return tuple(_find_llm_deploys(ctx))
 
 
 def _find_llm_deploys(ctx: RuleContext) -> list[LlmDeploy]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from mlplang.compiler import ir
 from mlplang.compiler.graph import PipelineGraph
@@ -22,6 +22,7 @@ from mlplang.diagnostics.model import Label, Severity
 from mlplang.source import Span
 
 DOC_HEADINGS = ("What it does", "Why it matters", "Example", "Use instead")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,16 @@ class RuleContext:
     graph: PipelineGraph
     lineage: Lineage
     config: LintConfig
+    _shared: dict[Callable, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, compute: Callable[[RuleContext], T]) -> T:
+        """`compute(self)`, computed once per pipeline linted: for an answer several rules
+        need (the context is made once per pipeline and dropped after its lint)."""
+        try:
+            return self._shared[compute]  # type: ignore[return-value]
+        except KeyError:
+            value = self._shared[compute] = compute(self)
+            return value
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,6 @@ def _schema_table(schema: dict) -> list[str]:
 def render(schema: dict) -> str:
     rules = builtin_rules()
     samples = _samples()
-    defaults = LintConfig()
     unused, unknown, secret = codes.UNUSED_SUPPRESSION, codes.UNKNOWN_SUPPRESSION, codes.SECRET_INTERPOLATION
     out: list[str] = [
         "# Lint rules",
