@@ -58,7 +58,7 @@ DEFAULT_REPEATS = 5
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 from airflow_dags import DAGFACTORY_LOADER, dagfactory_yaml, handwritten_source, tasks_of  # noqa: I001
-from bench_frontend import machine_info
+from bench_frontend import Timing, machine_info
 from generate import generate
 
 # Runs in .venv-airflow: import first, then time only the DagBag load of one file.
@@ -82,24 +82,14 @@ print(json.dumps({
 
 
 @dataclass
-class Series:
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
+class Series(Timing):
     import_s: list[float] = field(default_factory=list)
     tasks: int = 0
     dependencies: int = 0
     file_bytes: int = 0
 
-    @property
-    def median(self) -> float:
-        return statistics.median(self.wall_s)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpu_s)
-
     def cell(self, scale: float = 1000.0) -> str:
-        return f"{self.median * scale:,.0f} ({min(self.wall_s) * scale:,.0f}-{max(self.wall_s) * scale:,.0f})"
+        return f"{self.wall * scale:,.0f} ({min(self.wall_s) * scale:,.0f}-{max(self.wall_s) * scale:,.0f})"
 
 
 @dataclass
@@ -254,7 +244,7 @@ def markdown(machine: dict, airflow_versions: str, rows: list[Row], repeats: int
     ]
 
     def ratio(a: Series, b: Series, digits: int = 2) -> str:
-        return f"{a.median / b.median:.{digits}f}x ({a.cpu / b.cpu:.{digits}f}x)"
+        return f"{a.wall / b.wall:.{digits}f}x ({a.cpu / b.cpu:.{digits}f}x)"
 
     for r in rows:
         lines.append(

@@ -140,6 +140,32 @@ def _load_average() -> str:
         return "unknown"
 
 
+@dataclass
+class Timing:
+    """Wall and CPU seconds of repeated runs of one thing (the medians are what the reports show)."""
+
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+
+    def add(self, wall: float, cpu: float) -> None:
+        self.wall_s.append(wall)
+        self.cpu_s.append(cpu)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.wall_s)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_s)
+
+    def summary(self) -> dict:
+        if not self.wall_s:
+            return {}
+        return {"wall_median_s": self.wall, "wall_min_s": min(self.wall_s), "wall_max_s": max(self.wall_s),
+                "cpu_median_s": self.cpu}
+
+
 def machine_info() -> dict[str, str | int | None]:
     import lark
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,25 +44,15 @@ DEFAULT_REPEATS = {100: 5, 1_000: 3, 2_000: 2}
 
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
-from bench_frontend import machine_info
+from bench_frontend import Timing, machine_info
 from generate import generate
 from kfp_dsl import dsl_source
 
 
 @dataclass
-class Side:
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
+class Side(Timing):
     output_bytes: int = 0
     tasks: int = 0
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.wall_s)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpu_s)
 
 
 @dataclass

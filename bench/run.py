@@ -86,7 +86,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import bench_frontend
-from bench_frontend import Cell, add_exponents, machine_info, time_cell
+from bench_frontend import Cell, Timing, add_exponents, machine_info, time_cell
 from generate import SHAPES, generate
 
 BENCH_PATH = "bench.mlp"
@@ -321,32 +321,6 @@ def run_stages(args, context: Context, report: dict, log: Callable[[str], None])
 
 
 # ---- processes ----------------------------------------------------------------------------
-
-
-@dataclass
-class Timing:
-    """Wall and CPU seconds of repeated runs of one thing."""
-
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
-
-    def add(self, wall: float, cpu: float) -> None:
-        self.wall_s.append(wall)
-        self.cpu_s.append(cpu)
-
-    @property
-    def wall(self) -> float:
-        return statistics.median(self.wall_s)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpu_s)
-
-    def summary(self) -> dict:
-        if not self.wall_s:
-            return {}
-        return {"wall_median_s": self.wall, "wall_min_s": min(self.wall_s), "wall_max_s": max(self.wall_s),
-                "cpu_median_s": self.cpu}
 
 
 def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
