@@ -20,6 +20,7 @@ is rewritten to `${{ '${{' }}` so the runner prints it literally.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -405,33 +406,32 @@ class GitHubBackend(Backend):
                                    "run": 'echo "at=$(date +%s)" >> "$GITHUB_OUTPUT"\n'})
         jobs[gate.name] = check
         if gate.approval is not None:
-            approval: dict = {
-                "name": f"{gate.name} (approval)",
-                "needs": [gate.name],
-                "runs-on": PLAIN_RUNNER,
-                # Reviewers are the environment's required reviewers (repository
-                # settings); see docs/backends/github.md.
-                "environment": gate.name,
-            }
-            reviewers = ", ".join(gate.approval.reviewers) or "the environment's required reviewers"
-            env = {"MLP_REVIEWERS": literal(reviewers)}
-            lines = []
-            if timeout:
-                # A job's timeout-minutes does not count the wait for reviewers (a
-                # deployment waits up to 30 days): an approval given after the
-                # timeout is refused here instead.
-                env["MLP_CHECKS_PASSED_AT"] = f"${{{{ needs.{gate.name}.outputs.passed-at }}}}"
-                lines += [
-                    'waited=$(( $(date +%s) - MLP_CHECKS_PASSED_AT ))',
-                    f'if [ "$waited" -gt {timeout} ]; then',
-                    f'  echo "approved $waited s after the checks passed, later than the timeout ({timeout} s)" >&2',
-                    "  exit 1",
-                    "fi",
-                ]
-            lines.append("printf 'approved for release by: %s\\n' \"$MLP_REVIEWERS\"")
-            approval["steps"] = [{"name": "Approved", "shell": "bash", "env": env, "run": "\n".join(lines) + "\n"}]
-            jobs[f"{gate.name}-approval"] = approval
+            jobs[f"{gate.name}-approval"] = self.approval_job(gate, timeout)
         return jobs
+
+    def approval_job(self, gate: ir.Gate, timeout: int | None) -> dict:
+        """A job bound to the environment named after the gate: GitHub holds it until one of the
+        environment's required reviewers approves (repository settings, see docs/backends/github.md).
+        It then asks the API that the environment does require reviewers, only the gate's, and that
+        this run recorded an approval: an unprotected or bypassed environment fails the gate."""
+        spec = json.dumps({"gate": gate.name, "reviewers": list(gate.approval.reviewers), "timeout": timeout},
+                          separators=(",", ":"), ensure_ascii=False)
+        env = {"MLP_APPROVAL": literal(spec), "GH_TOKEN": "${{ github.token }}"}
+        if timeout:
+            # A job's timeout-minutes does not count the wait for reviewers (a deployment
+            # waits up to 30 days): an approval given after the timeout is refused instead.
+            env["MLP_CHECKS_PASSED_AT"] = f"${{{{ needs.{gate.name}.outputs.passed-at }}}}"
+        program = program_source("github_approval")
+        delimiter = heredoc_delimiter(program, "MLP_APPROVAL_PROGRAM")
+        script = "\n".join(["set -euo pipefail", f"python3 - <<'{delimiter}'", program.rstrip("\n"), delimiter]) + "\n"
+        return {
+            "name": f"{gate.name} (approval)",
+            "needs": [gate.name],
+            "runs-on": PLAIN_RUNNER,
+            "environment": gate.name,
+            "permissions": {"actions": "read"},  # the environment's rules and the run's approvals
+            "steps": [{"name": "Check the approval", "shell": "bash", "env": env, "run": script}],
+        }
 
     # ---- monitors ----------------------------------------------------------------------------------
 

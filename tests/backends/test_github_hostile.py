@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from github_support import GitHubApiStub, approval, environment, team
 
 from mlplang.api import load_text
 from mlplang.compile import compile_result
@@ -175,13 +176,18 @@ def ran(workflows, tmp_path_factory) -> Runner:
     rm = trap / "rm"
     rm.write_text(f"#!/bin/sh\necho \"rm $*\" >> '{root}/rm-was-called'\nexit 1\n")
     rm.chmod(0o755)
+    # The approval job asks the GitHub API: the environment requires the gate's team, which approved.
+    api = GitHubApiStub({"/repos/acme/hostile/environments/release": environment("release", team("acme", "risk-officers")),
+                         "/repos/acme/hostile/actions/runs/7/approvals": [approval("release", "octocat")]})
     env = {
         "PATH": f"{trap}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(home), "RUNNER_TEMP": str(temp), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
         "GITHUB_REF_NAME": "main", "GITHUB_REPOSITORY": "acme/hostile", "CI": "true",
+        "GITHUB_API_URL": api.url, "GITHUB_RUN_ID": "7",
     }
     runner = Runner(workspace=workspace, base_env=env)
-    runner.run_workflow(yaml.safe_load(workflows["hostile.yml"]))
+    with api:
+        runner.run_workflow(yaml.safe_load(workflows["hostile.yml"]))
     runner.run_workflow(yaml.safe_load(workflows["hostile-watch.yml"]), skip=("locate",))
     runner.trap_log = root / "rm-was-called"
     return runner
@@ -224,7 +230,8 @@ def test_conditions_compare_with_hostile_literals(ran):
 
 def test_reviewers_reach_the_approval_job_unchanged(ran):
     entry = next(e for e in ran.log if e.startswith("--- release-approval/"))
-    assert entry.split("\n", 1)[1] == f"approved for release by: acme/risk-officers, {REVIEWER}\n"
+    assert entry.split("\n", 1)[1] == ("gate release approved by: octocat\n"
+                                       f"the gate's reviewers: acme/risk-officers, {REVIEWER}\n")
 
 
 def test_the_simulated_runner_notices_a_pasted_value(workflows, tmp_path):
