@@ -162,7 +162,7 @@ def _lint(result: LoadResult, config: LintConfig) -> list[Diagnostic]:
 
 
 def _is_language_error(diagnostic: Diagnostic) -> bool:
-    return diagnostic.severity is Severity.ERROR and diagnostic.code < "MLP200"
+    return diagnostic.severity is Severity.ERROR and codes.is_language_code(diagnostic.code)
 
 
 def _regraded(diagnostic: Diagnostic, config: LintConfig) -> Diagnostic:

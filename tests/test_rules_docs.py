@@ -71,12 +71,19 @@ def test_check_mode_reports_a_stale_page(tmp_path, capsys):
 
 @pytest.mark.parametrize("page", ["docs/rules.md", "README.md"])
 def test_configuration_examples_are_valid(page):
-    """Every ```toml block of the page is a valid `[tool.mlp]` configuration."""
+    """Every ```toml block of the page is a valid `[tool.mlp]` configuration, or the
+    `pyproject.toml` entry-point table of a package of rules."""
     text = (ROOT / page).read_text(encoding="utf-8")
     blocks = [textwrap.dedent(m.group(2)) for m in re.finditer(r"^( *)```toml\n(.*?)^\1```", text, re.M | re.S)]
     assert blocks, f"{page} has no ```toml example"
     all_rules()
     known = {code: entry.name for code, entry in codes.REGISTRY.items()}
     for block in blocks:
-        config = parse_config(tomllib.loads(block)["tool"]["mlp"], page)
+        document = tomllib.loads(block)
+        if "project" in document:
+            from mlplang.compiler.rules import ENTRY_POINT_GROUP
+
+            assert list(document) == ["project"] and list(document["project"]["entry-points"]) == [ENTRY_POINT_GROUP]
+            continue
+        config = parse_config(document["tool"]["mlp"], page)
         config.check_names(known)

@@ -43,6 +43,14 @@ def register(
     return entry
 
 
+def is_language_code(code: str) -> bool:
+    """A code of the language itself (reading, syntax, names, types), as opposed to the
+    rules' (built-in or third-party, whatever their code looks like), the linter's and
+    the backends'. Language errors cannot be suppressed or disabled."""
+    entry = REGISTRY.get(code)
+    return entry is not None and entry.kind == "language"
+
+
 def lookup(code_or_name: str) -> Code | None:
     key = REDIRECTS.get(code_or_name.upper(), code_or_name.upper())
     if key in REGISTRY:

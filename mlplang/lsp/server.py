@@ -547,8 +547,8 @@ def code_actions(ls: MlpLanguageServer, params: types.CodeActionParams) -> list[
                     edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=diagnostic.range,
                                                                             new_text=match.group(1))]})))
                 break
-        language_error = diagnostic.severity == types.DiagnosticSeverity.Error and (code or "") < "MLP200"
-        if code and code.startswith("MLP") and not language_error and code != codes.UNKNOWN_SUPPRESSION.code:
+        language_error = diagnostic.severity == types.DiagnosticSeverity.Error and codes.is_language_code(code or "")
+        if code and not language_error and code != codes.UNKNOWN_SUPPRESSION.code:
             edit = _suppression_edit(index, diagnostic.range.start.line, code)
             actions.append(types.CodeAction(
                 title=f"Ignore {code} on this line", kind=types.CodeActionKind.QuickFix,

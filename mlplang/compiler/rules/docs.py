@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from mlplang.compiler.rules import all_rules
+from mlplang.compiler.rules import ENTRY_POINT_GROUP, all_rules
 from mlplang.compiler.rules.base import Rule
 from mlplang.config import DEFAULT_FAIRNESS_METRICS, DEFAULT_RED_TEAM_MARKERS, LintConfig
 from mlplang.diagnostics import codes
@@ -253,6 +253,23 @@ def render(schema: dict) -> str:
         f"`${{secret.X}}` in `run` is not a rule but a language error, `{secret.code}`",
         f"`{secret.name}`, reported by `mlp check` as well and never suppressible:",
         secret.explanation.replace("\n", " "),
+        "",
+        "## Rules of your own",
+        "",
+        "A rule is one class: a subclass of `mlplang.compiler.rules.base.Rule` with `code`, `name`,",
+        "`severity`, `summary`, a docstring with the sections below (`mlp explain` prints it) and a",
+        "`check(ctx)` that yields `Violation`s, reading only the typed IR (`ctx.pipeline`), the graph",
+        "and the lineage. A package makes its rules known under the entry-point group",
+        f"`{ENTRY_POINT_GROUP}`, e.g. in its `pyproject.toml`:",
+        "",
+        "```toml",
+        f'[project.entry-points."{ENTRY_POINT_GROUP}"]',
+        'require-cost-center = "acme_mlp_rules:RequireCostCenter"',
+        "```",
+        "",
+        "Once the package is installed next to mlplang, `mlp lint`, `mlp compile` and the language",
+        "server run its rules with the built-in ones: configuration, severities and suppressions",
+        "take their codes and names alike (choose a code of your own, e.g. `ACME001`).",
         "",
         "## Rules",
         "",
