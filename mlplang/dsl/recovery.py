@@ -343,10 +343,12 @@ class _Recovery:
         for tokens, trial in extend(parser, []):
             if fits(trial) or (at_end and tokens[0].type == "RBRACE"):
                 return tokens
-        if error.token.type not in _ITEM_KEYWORD_TYPES or not self._starts_line(error.token.start_pos):
+        if (error.token.type not in _ITEM_KEYWORD_TYPES and error.token.type != "RBRACE") or \
+                not self._starts_line(error.token.start_pos):
             return None
         # The item on the previous line lacks two tokens (`param x` then a new
-        # line `param y: int` lacks `: TYPE`): complete it.
+        # line `param y: int` lacks `: TYPE`; a half-typed `r` before the block's
+        # closing `}` lacks `= VALUE`): complete it, rather than delete the `}`.
         for first, trial in extend(parser, []):
             for tokens, deeper in extend(trial, first):
                 if fits(deeper):

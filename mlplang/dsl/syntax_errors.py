@@ -14,6 +14,22 @@ EXAMPLES: dict[str, list[str]] = {
         'pipeline p { source s: Dataset { uri "x" } }',
         'pipeline p { step s = t(a "x") }',
     ],
+    "missing `= value` (or a `{ ... }` block) after the name": [
+        "pipeline p { step s { r } }",
+        "pipeline p { gate g { r } }",
+        "pipeline p { monitor m { r } }",
+        "template t() { r }",
+        # a half-written line, then a line starting with an item keyword
+        *(f"pipeline p {{ step s {{\n r\n {item} }} }}"
+          for item in ("in x: Dataset", "out x: Model", "after a", "when a", "require a")),
+    ],
+    "missing `= value` after the name": [
+        "pipeline p { owner }",
+        "pipeline p { source s: Dataset { uri } }",
+        "pipeline p { step s { resources { cpu } } }",
+        *(f"pipeline p {{\n owner\n {item} }}"
+          for item in ("param x: int", "secret s", "source s: Dataset", "step s {}", "gate g {}", "monitor m {}")),
+    ],
     "missing value after `=`": [
         "pipeline p { owner = }",
         "pipeline p { step s { image = } }",
