@@ -68,4 +68,17 @@ def test_diagnostic_after_an_emoji_lands_on_the_right_utf16_column():
 def test_round_trip(text, data):
     index = LineIndex(text)
     offset = data.draw(st.integers(0, len(text)))
+    if text[offset - 1:offset + 1] == "\r\n" and offset > 0:
+        return  # between the two characters of one line break: no LSP position stands for it
     assert index.offset(*index.position(offset)) == offset
+
+
+def test_lines_end_where_editors_end_them():
+    """LSP counts "\r\n", a lone "\r" and "\n" as line breaks (an old Mac file, a stray CR)."""
+    text = "a\rbb\r\nc\nd"
+    index = LineIndex(text)
+    assert [index.line_text(n) for n in range(4)] == ["a", "bb", "c", "d"]
+    assert index.position(text.index("bb") + 1) == (1, 1)
+    assert index.position(text.index("c")) == (2, 0)
+    assert index.offset(1, 99) == text.index("\r\n")  # clamped to the end of the line, before its break
+    assert index.offset(3, 0) == text.index("d")

@@ -5,6 +5,7 @@ is one column for us and two units for LSP."""
 from __future__ import annotations
 
 import bisect
+import re
 
 
 def utf16_length(text: str) -> int:
@@ -28,6 +29,9 @@ def encoded_length(text: str, encoding: str = "utf-16") -> int:
     return len(text.encode("utf-8", errors="surrogatepass"))
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 class LineIndex:
     """Offsets (code points) <-> LSP (line, character) for one text. Characters
     count UTF-16 code units unless the client negotiated another encoding."""
@@ -35,12 +39,22 @@ class LineIndex:
     def __init__(self, text: str, encoding: str = "utf-16") -> None:
         self.text = text
         self.encoding = encoding
-        starts = [0]
-        i = text.find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = text.find("\n", i + 1)
+        # LSP lines end at "\r\n", "\r" or "\n", as editors count them (our spans' lines end
+        # at "\n" only: positions go through offsets, never through span lines).
+        starts, ends = [0], []
+        if "\r" not in text:  # the common case, without a regular expression
+            i = text.find("\n")
+            while i != -1:
+                ends.append(i)
+                starts.append(i + 1)
+                i = text.find("\n", i + 1)
+        else:
+            for found in _LINE_BREAK.finditer(text):
+                ends.append(found.start())
+                starts.append(found.end())
+        ends.append(len(text))
         self.starts = starts
+        self.ends = ends
 
     def position(self, offset: int) -> tuple[int, int]:
         """0-based (line, UTF-16 character) of a code-point offset."""
@@ -54,8 +68,7 @@ class LineIndex:
             return 0
         if line >= len(self.starts):
             return len(self.text)
-        start = self.starts[line]
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
+        start, end = self.starts[line], self.ends[line]
         units = 0
         for index in range(start, end):
             if units >= character:
@@ -66,8 +79,7 @@ class LineIndex:
     def line_text(self, line: int) -> str:
         if not 0 <= line < len(self.starts):
             return ""
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
-        return self.text[self.starts[line]:end]
+        return self.text[self.starts[line]:self.ends[line]]
 
 
 def column_to_utf16(line_text: str, column: int) -> int:
