@@ -1,12 +1,14 @@
 """`mlp lsp` latency: didChange -> publishDiagnostics, measured by a real client over stdio.
 
 Usage: python bench/bench_lsp.py [--steps 500] [--repeats 15] [--warmup 3] [--debounce-ms 0,100]
-                                 [--edit description|comment|new-member] [--stages]
+                                 [--edit description|comment|half-typed|new-member] [--stages]
 Each edit changes the pipeline's description (the document stays valid; an
 edit inside one member, for which the server parses that member alone); with
 `--edit comment`, a comment instead, which the server answers without a new
-analysis; with `--edit new-member`, a param added between two members, in
-one of two places by turns, which needs a full analysis. The time runs until the server publishes diagnostics
+analysis; with `--edit half-typed`, a line being typed in a step (`r2`: a
+syntax error inside one member); with `--edit new-member`, a param added
+between two members, in one of two places by turns, which needs a full
+analysis. The time runs until the server publishes diagnostics
 for that exact version. Prints a markdown table of medians (min-max) per debounce
 setting; `--stages` adds the server's own breakdown of the measured edits
 (`MLP_LSP_TIMING`): debounce wait, queueing, load (parse + lowering), lint,
@@ -37,6 +39,7 @@ from pygls.lsp.client import LanguageClient
 EDITS = {
     "description": [('description = "', 'description = "edit {version} ')],
     "comment": [("  # ---- steps", "  # ---- edit {version}, steps")],
+    "half-typed": [("    retries = 2\n", "    retries = 2\n    r{version}\n")],
     "new-member": [("  # ---- steps", "  param extra_{version}: int = 1\n  # ---- steps"),
                    ("  secret tracker_token", "  param extra_{version}: int = 1\n  secret tracker_token")],
 }

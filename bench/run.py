@@ -521,7 +521,7 @@ def run_lsp(args, scratch: Path, report: dict, log: Callable[[str], None]) -> li
     rows = []
     # The target's edit (inside one member: the server parses that member alone) at each debounce,
     # and, for comparison, an edit between members, which takes a full analysis.
-    for edit, debounce in [("description", d) for d in args.lsp_debounce] + [("new-member", 0)]:
+    for edit, debounce in [("description", d) for d in args.lsp_debounce] + [("half-typed", 0), ("new-member", 0)]:
         try:
             times_ms = asyncio.run(bench_lsp.measure(text, path, debounce, args.lsp_repeats, args.lsp_warmup, edit))
         except Exception as error:  # noqa: BLE001
@@ -842,7 +842,9 @@ def markdown(data: dict) -> str:
             "`mlp lsp` over stdio with a pygls client (bench_lsp.py): whole-document didChange until "
             "publishDiagnostics for that version. `description`: the pipeline's description edited, an edit "
             "inside one member, for which the server parses that member alone and lowers and lints the whole "
-            "file again; `new-member`: a param inserted between two members, which takes a full analysis.",
+            "file again; `half-typed`: a line being typed in a step (a syntax error inside one member, which "
+            "the server parses alone); `new-member`: a param inserted between two members, which takes a "
+            "full analysis.",
             "",
             "| steps | lines | edit | debounce ms | edits | median ms | min ms | max ms |",
             "|---:|---:|---|---:|---:|---:|---:|---:|",

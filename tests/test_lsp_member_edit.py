@@ -200,10 +200,27 @@ def test_labels_in_the_member_and_after_it_are_left_to_a_full_analysis(synthetic
 
 
 @pytest.mark.parametrize("edit", [
-    ("step train {", "step train { step other {} "),  # two members where there was one
-    ("out endpoint: Endpoint", "out endpoint: Endpoint = ="),  # a syntax error
+    ("step train {", "step train { step other {} "),  # a step inside a step
+    ("out endpoint: Endpoint", "out endpoint: Endpoint = ="),
+    ("    out endpoint: Endpoint\n", "    out endpoint: Endpoint\n    r\n"),  # a line being typed
+    ("    run = \"deploy", "    run = deploy \"deploy"),
+])
+def test_syntax_errors_inside_a_member_are_derived(synthetic, edit):
+    """The recovering parser reads the member alone (the rest blanked out, positions kept)."""
+    path, text, base = synthetic
+    old, new = edit
+    assert old in text
+    edited = text.replace(old, new, 1)
+    derived = derive(base, edited)
+    full = Analysis.build(edited, path.as_uri())
+    assert any(d.code == "MLP001" for d in full.diagnostics)
+    assert derived is not None and derived[0] == full.diagnostics
+
+
+@pytest.mark.parametrize("edit", [
     ("  step deploy {", "  # new\n  step deploy {"),  # between members
     ("uri = \"s3://bucket/raw.csv\"", "uri = \"s3://bucket/raw.csv\" } step x {"),  # a member split in two
+    ("    in model: Model = train.model", '    in model: Model = """open'),  # the rest of the file in a string
 ])
 def test_edits_it_must_refuse(synthetic, edit):
     _, text, base = synthetic

@@ -57,3 +57,15 @@ def parse_fragment(source: SourceFile, start: int) -> tuple[list, list[ast.Comme
     if items is None or context.diagnostics:
         return None
     return items, context.comments
+
+
+def parse_recovering(source: SourceFile) -> tuple[list, Context]:
+    """The top-level items of `source` by the recovering parser alone, with its context
+    (comments, diagnostics, where recovery was called): for the language server, which
+    parses an edited member with the rest of the file blanked out."""
+    from mlplang.dsl.recovery import parse_with_recovery
+
+    with _lock, paused_gc():
+        context = Context(source)
+        items = parse_with_recovery(source, context)
+    return items, context

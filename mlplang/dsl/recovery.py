@@ -170,6 +170,11 @@ class _Recovery:
         self.recoveries = 0
 
     def __call__(self, error: UnexpectedInput) -> bool:
+        if isinstance(error, UnexpectedToken):
+            at_end = error.token.type == "$END"
+            self.context.error_offsets.append(len(self.text) if at_end else error.token.start_pos)
+        else:
+            self.context.error_offsets.append(getattr(error, "pos_in_stream", 0) or 0)
         if self.count >= MAX_ERRORS:
             return False
         self.recoveries += 1

@@ -34,6 +34,9 @@ class Context:
         self.comments: list[ast.Comment] = []
         self.depth: dict[int, int] = {}
         self.too_deep_reported = False
+        self.error_offsets: list[int] = []
+        """Where error recovery was called, reported or not (a cascade is not): the language
+        server checks that the errors of an edited member stay inside it."""
 
 
 class SyntaxTreeBuilder:

@@ -21,19 +21,26 @@ analysis: a finding across regions, a finding with labels both in the member and
 after it (their order follows positions), a position on the member's last line after
 it (its column moves), an edited text that is not exactly one member, or any
 diagnostic from parsing it. The tests compare both analyses on random edits.
+
+A member with a syntax error (a line being typed) takes another way, in
+`_broken_member`: a file with a syntax error is neither lowered nor linted, so only
+the member needs reading, by the recovering parser.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from mlplang.api import load_syntax
+from mlplang.api import LoadResult, load_syntax
+from mlplang.compiler.report import Reporter
 from mlplang.config import LintConfig
-from mlplang.diagnostics.model import Diagnostic, Label
+from mlplang.diagnostics import codes
+from mlplang.diagnostics.model import Diagnostic, Label, Severity
 from mlplang.dsl import ast
-from mlplang.dsl.parser import parse_fragment
+from mlplang.dsl.parser import parse_fragment, parse_recovering
 from mlplang.lsp.analysis import Analysis
 from mlplang.lsp.incremental import MAY_SUPPRESS, SYNTAX_CODES, derivable, difference
 from mlplang.source import SourceFile, Span
@@ -50,9 +57,12 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
 
     if not derivable(base, base_dependencies, config):
         return None
-    spliced = _splice(base, text)
-    if spliced is None:
+    located = _locate(base, text)
+    if located is None:
         return None
+    spliced = _splice(base, located)
+    if spliced is None:
+        return _broken_member(base, located, text, config)
     module, source, regions = spliced
     started = time.perf_counter()
     result = load_syntax(source, module, base.real_path)
@@ -68,8 +78,22 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     return mapped, {"load": loaded - started, "lint": time.perf_counter() - loaded}
 
 
-def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions] | None:
-    """The module of `text` made of the analysed members and the edited one, parsed alone."""
+@dataclass(frozen=True)
+class _Located:
+    """Where the edit is: member `index` of the pipeline at `position` in the module's items."""
+
+    module: ast.Module
+    pipeline: ast.PipelineDecl
+    position: int
+    index: int
+    member: Span  # in the analysed text
+    delta: int
+    member_text: str  # the member in the edited text
+    indent: str  # what precedes the member on its first line (blank)
+
+
+def _locate(base: Analysis, text: str) -> _Located | None:
+    """The member of a pipeline an edit lies strictly inside, alone on its lines, if any."""
     module = base.result.module
     if module is None or not module.items or any(d.code.startswith(SYNTAX_CODES) for d in base.result.diagnostics):
         return None
@@ -81,9 +105,6 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
     pipeline = module.items[position] if position >= 0 else None
     if not isinstance(pipeline, ast.PipelineDecl) or pipeline.span.file != base.path:
         return None
-    if position < len(module.items) - 1 and any(
-            c.span.line == pipeline.span.line and MAY_SUPPRESS.search(c.text) for c in module.comments):
-        return None  # its span, stretched over the virtual text, would contain the items after it
     members = pipeline.members
     index = bisect_right([m.span.start for m in members], edit.start) - 1
     if index < 0:
@@ -96,14 +117,25 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
     if old[line_start:member.start].strip() or old[member.end:len(old) if line_end < 0 else line_end].strip():
         return None  # alone on its lines, so that nothing else shares a line whose columns move
     delta = edit.new_end - edit.old_end
-    member_text = text[member.start:member.end + delta]
+    return _Located(module, pipeline, position, index, member, delta, text[member.start:member.end + delta],
+                    old[line_start:member.start])
+
+
+def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, Regions] | None:
+    """The module of the edited text made of the analysed members and the edited one,
+    parsed alone (None if it is not exactly one member without a syntax error)."""
+    module, pipeline, position, index = located.module, located.pipeline, located.position, located.index
+    if position < len(module.items) - 1 and any(
+            c.span.line == pipeline.span.line and MAY_SUPPRESS.search(c.text) for c in module.comments):
+        return None  # its span, stretched over the virtual text, would contain the items after it
+    old, members, member = base.text, pipeline.members, located.member
+    delta, member_text, indent = located.delta, located.member_text, located.indent
 
     starts = base.result.sources[base.path]._line_starts if base.path in base.result.sources else None
     if starts is None or len(starts) != old.count("\n") + 1:
         return None
-    indent = old[line_start:member.start]
     virtual = old + WRAPPER + indent + member_text + "\n}\n"
-    tail = [index for index in range(len(old), len(virtual)) if virtual[index] == "\n"]
+    tail = [i for i in range(len(old), len(virtual)) if virtual[i] == "\n"]
     source = SourceFile(base.path, virtual, starts + tuple(i + 1 for i in tail))
     parsed = parse_fragment(source, len(old))
     v_start = len(old) + len(WRAPPER) + len(indent)
@@ -122,7 +154,7 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
         v_line=edited.span.line, delta=delta, line_delta=line_delta,
         ends={wrapper.span.end: (pipeline.span.end_line + line_delta, pipeline.span.end_column,
                                  pipeline.span.end + delta),
-              len(virtual): (module.span.end_line + line_delta, module.span.end_column, len(text))},
+              len(virtual): (module.span.end_line + line_delta, module.span.end_column, len(old) + delta)},
     )
     spliced_pipeline = ast.PipelineDecl(
         pipeline.name, members[:index] + (edited,) + members[index + 1:],
@@ -135,6 +167,75 @@ def _splice(base: Analysis, text: str) -> tuple[ast.Module, SourceFile, Regions]
     items = module.items[:position] + (spliced_pipeline,) + module.items[position + 1:]
     spliced = ast.Module(module.path, items, (*before, *comments, *after), source.span(0, len(virtual)))
     return spliced, source, regions
+
+
+def _broken_member(base: Analysis, located: _Located, text: str,
+                   config: LintConfig) -> tuple[list[Diagnostic], dict[str, float]] | None:
+    """The diagnostics of an edited text whose edited member has syntax errors (typing a
+    line: `r`, then `retries =`, then `retries = 3`).
+
+    A file with a syntax error is neither lowered nor linted by rules: its diagnostics
+    are the recovering parser's, plus what the linter says of its suppressions. The
+    recovering parser reads the edited text with everything but the member and the
+    pipeline's `pipeline NAME {` and closing `}` blanked out (positions unchanged), so
+    it parses the member where it stands. That is what the whole text would give only
+    if recovery stays inside the member: refused when any error (reported or a silent
+    cascade) falls outside it, a diagnostic or label points outside it, a diagnostic is
+    not an error (a warning could be suppressed by block), or the analysed text had
+    parser warnings elsewhere (a whole parse would report them again)."""
+    from mlplang.lint import lint
+
+    if any(d.code == codes.INTERPOLATION_TYPO.code for d in base.result.diagnostics):
+        return None
+    started = time.perf_counter()
+    pipeline, member, delta = located.pipeline, located.member, located.delta
+    member_end = member.end + delta
+    brace = _NOT_BLANK.search(text, pipeline.name.span.end)
+    pipeline_end = pipeline.span.end + delta
+    if brace is None or brace.group() != "{" or text[pipeline_end - 1:pipeline_end] != "}":
+        return None  # a comment between the name and `{`
+    blanked = "".join((
+        _blank(text[:pipeline.span.start]), text[pipeline.span.start:brace.end()],
+        _blank(text[brace.end():member.start]), located.member_text,
+        _blank(text[member_end:pipeline_end - 1]), "}", _blank(text[pipeline_end:]),
+    ))
+    source = SourceFile.from_text(blanked, base.path)
+    _, context = parse_recovering(source)
+    inside = range(member.start, member_end + 1)
+    if not context.error_offsets or any(offset not in inside for offset in context.error_offsets):
+        return None
+    for diagnostic in context.diagnostics:
+        if diagnostic.severity is not Severity.ERROR:
+            return None
+        for span in (diagnostic.span, *(label.span for label in diagnostic.labels)):
+            if span.file != base.path or span.start not in inside or span.end not in inside:
+                return None
+    line_delta = located.member_text.count("\n") - base.text.count("\n", member.start, member.end)
+    kept = located.module.comments
+    before = [c for c in kept if c.span.end <= member.start]
+    after = [ast.Comment(c.text, Span(c.span.file, c.span.line + line_delta, c.span.column,
+                                      c.span.end_line + line_delta, c.span.end_column,
+                                      c.span.start + delta, c.span.end + delta))
+             for c in kept if c.span.start >= member.end]
+    real = SourceFile(base.path, text, source._line_starts)  # the same line breaks as the blanked text
+    module = ast.Module(base.path, (), (*before, *context.comments, *after), real.span(0, len(text)))
+    reporter = Reporter()
+    reporter.extend(context.diagnostics)
+    result = LoadResult(path=base.result.path, module=module, pipelines=(), graphs={},
+                        diagnostics=tuple(reporter.diagnostics), sources={base.path: real},
+                        modules={base.path: module})
+    loaded = time.perf_counter()
+    diagnostics = lint(result, config)
+    return diagnostics, {"load": loaded - started, "lint": time.perf_counter() - loaded}
+
+
+_NOT_BLANK = re.compile(r"\S")
+_TO_BLANK = re.compile(r"[^\n]+")
+
+
+def _blank(text: str) -> str:
+    """`text` with every character but the line breaks made a space: positions unchanged."""
+    return _TO_BLANK.sub(lambda run: " " * len(run.group()), text)
 
 
 @dataclass(frozen=True)
