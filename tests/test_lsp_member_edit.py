@@ -270,3 +270,63 @@ def test_members_of_a_pipeline_followed_by_other_items(tmp_path: Path):
     assert any(d.span.start > first.index("pipeline second") for d in derived[0])  # moved findings after it
     # The second pipeline has a suppression on its first line, and a template follows it.
     assert derive(base, text.replace('run = "deploy ${in.model}', 'run = "deploy2 ${in.model}')) is None
+
+
+def test_a_request_on_a_half_typed_line_does_not_stop_member_edits(tmp_path: Path):
+    """A hover while a line is half typed analyses the broken text in full; the next edits
+    still derive from the last analysis without a syntax error."""
+    import asyncio
+    import json
+    import os
+
+    from lsprotocol import types
+    from pygls.lsp.client import LanguageClient
+
+    text = generate(60, "chain")
+    lines = {2: text.replace("    retries = 2\n", "    retries = 2\n    r\n", 1),
+             3: text.replace("    retries = 2\n", "    retries = 2\n    re\n", 1),
+             4: text.replace("    retries = 2\n", "    retries = 2\n    ret = 1\n", 1)}
+    timing = tmp_path / "timing.jsonl"
+    uri = (tmp_path / "doc.mlp").as_uri()
+
+    async def session() -> dict[int, list]:
+        client = LanguageClient("member-edit-test", "1")
+        published: dict[int, list] = {}
+        arrived = asyncio.Event()
+
+        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            published[params.version or 0] = params.diagnostics
+            arrived.set()
+
+        async def until(version: int) -> None:
+            while version not in published:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 60)
+
+        env = {**os.environ, "MLP_LSP_DEBOUNCE_MS": "0", "MLP_LSP_TIMING": str(timing)}
+        await client.start_io(sys.executable, "-m", "mlplang", "lsp", env=env)
+        await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+        client.initialized(types.InitializedParams())
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="mlp", version=1, text=text)))
+        await until(1)
+        for version, edited in lines.items():
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)]))
+            await until(version)
+            if version == 2:  # a request: the server analyses the broken text in full
+                await client.text_document_hover_async(types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=3, character=12)))
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+        return published
+
+    published = asyncio.run(session())
+    paths = {json.loads(line)["version"]: json.loads(line)["path"] for line in timing.read_text().splitlines()}
+    assert paths == {1: "full", 2: "member", 3: "member", 4: "member"}
+    assert [d.code for d in published[3]] == ["MLP001"]
+    full = Analysis.build(lines[4], uri)  # `ret = 1`: valid syntax, an unknown attribute
+    assert [(d.code, d.message.split("\n")[0]) for d in published[4]] == [(d.code, d.message) for d in full.diagnostics]

@@ -89,6 +89,9 @@ class MlpLanguageServer(LanguageServer):
         self.debounce = int(os.environ.get("MLP_LSP_DEBOUNCE_MS", "100")) / 1000
         self.pending: dict[str, asyncio.Task] = {}
         self.cache: dict[str, Analysed] = {}
+        # The latest full analysis without a syntax error, the base of member edits (`member_edit`):
+        # a request made while a line is half typed analyses a broken text, which no edit can derive from.
+        self.bases: dict[str, Analysed] = {}
         self.inflight: dict[str, tuple[str, Future]] = {}  # full analyses submitted to the worker, by text
         self.changed_at: dict[str, float] = {}
         self.retired: list[Analysed] = []
@@ -147,6 +150,11 @@ class MlpLanguageServer(LanguageServer):
                 self.cache[uri] = entry
                 if retired is not None:
                     self.retired.append(retired)  # freed by `_collect`, after publishing
+                if not any(d.code.startswith(incremental.SYNTAX_CODES) for d in analysis.result.diagnostics):
+                    replaced = self.bases.get(uri)
+                    self.bases[uri] = entry
+                    if replaced is not None:
+                        self.retired.append(replaced)
             self.builds += 1
             return entry
         finally:
@@ -234,7 +242,7 @@ class MlpLanguageServer(LanguageServer):
                 result.set_result((diagnostics, {"path": "reused", "reuse": analysed - submitted,
                                                  "convert": time.perf_counter() - analysed}))
                 return result
-            return self._member_or_full(uri, cached, text, encoding, submitted)
+            return self._member_or_full(uri, self.bases.get(uri, cached), text, encoding, submitted)
         return self._convert(self._full(uri, text), text, encoding, submitted)
 
     def _member_or_full(self, uri: str, cached: Analysed, text: str, encoding: str, submitted: float) -> Future:
@@ -407,6 +415,7 @@ def did_close(ls: MlpLanguageServer, params: types.DidCloseTextDocumentParams) -
     if task is not None:
         task.cancel()
     ls.cache.pop(uri, None)
+    ls.bases.pop(uri, None)
     ls.inflight.pop(uri, None)
     ls.changed_at.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
