@@ -5,6 +5,7 @@ edits (most inside a member, where the derivation applies, the others anywhere).
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -330,3 +331,44 @@ def test_a_request_on_a_half_typed_line_does_not_stop_member_edits(tmp_path: Pat
     assert [d.code for d in published[3]] == ["MLP001"]
     full = Analysis.build(lines[4], uri)  # `ret = 1`: valid syntax, an unknown attribute
     assert [(d.code, d.message.split("\n")[0]) for d in published[4]] == [(d.code, d.message) for d in full.diagnostics]
+
+
+def test_completion_inside_the_edited_member_needs_no_new_analysis(tmp_path: Path):
+    """While the edits since the base stay inside one member, completion is answered from
+    the base with offsets mapped to it; an edit between members analyses the text in full."""
+    from lsprotocol import types
+    from pygls.workspace import Workspace
+
+    from mlplang.lsp import server as lsp
+
+    text = generate(30, "chain")
+    uri = (tmp_path / "doc.mlp").as_uri()
+    ls = lsp.MlpLanguageServer()
+    ls.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Full)  # what `initialize` sets up
+    ls.protocol.server_capabilities = types.ServerCapabilities(position_encoding=types.PositionEncodingKind.Utf16)
+    ls.workspace.put_text_document(types.TextDocumentItem(uri=uri, language_id="mlp", version=1, text=text))
+    ls._full(uri, text).result()
+    builds = ls.builds
+    anchor = "    retries = 2\n"
+    typed = text.replace(anchor, anchor + "    in extra: ", 1)  # a type is expected: a syntax error for now
+    ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=typed))
+    cursor = typed.index("    in extra: ") + len("    in extra: ")
+    line, character = typed.count("\n", 0, cursor), cursor - typed.rfind("\n", 0, cursor) - 1
+    result = lsp.completion(ls, types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                                                       position=types.Position(line=line, character=character)))
+    assert {"Dataset", "Model", "Metrics"} <= {item.label for item in result.items}
+    assert ls.builds == builds  # answered from the base
+    first = re.search(r"step (\w+) \{", text).group(1)  # its outputs, completed by name
+    reference = typed[:cursor].rsplit("\n", 1)[0] + f"\n    x = {first}."
+    ls.workspace.get_text_document(uri).apply_change(
+        types.TextDocumentContentChangeWholeDocument(text=reference + typed[cursor:]))
+    result = lsp.completion(ls, types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                                                       position=types.Position(line=line, character=len(f"    x = {first}."))))
+    assert {item.label for item in result.items} == {"data"}  # prep_01's only output
+    assert ls.builds == builds
+    between = text.replace("  # ---- steps", "  param extra: int = 1\n  # ---- steps", 1)
+    ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=between))
+    lsp.completion(ls, types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                                              position=types.Position(line=2, character=0)))
+    assert ls.builds == builds + 1  # a full analysis of the new text
+    ls.worker.shutdown()

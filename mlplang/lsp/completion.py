@@ -29,7 +29,10 @@ def _in_string(line_prefix: str) -> bool:
     return line_prefix.count('"') % 2 == 1 or '"""' in line_prefix
 
 
-def complete(analysis: Analysis, offset: int, line_prefix: str) -> list[Item]:
+def complete(analysis: Analysis, offset: int, line_prefix: str, before: str) -> list[Item]:
+    """Candidates at `offset` of the analysed text, `line_prefix` and `before` being what
+    precedes the cursor on its line and in the whole document as it is now (the analysis
+    may be of an earlier text, the one before an edit inside the same member)."""
     top, member = analysis.enclosing(offset)
     pipeline_decl = top if isinstance(top, ast.PipelineDecl) else None
     match = INTERPOLATION.search(line_prefix)
@@ -38,7 +41,7 @@ def complete(analysis: Analysis, offset: int, line_prefix: str) -> list[Item]:
     match = INTERPOLATION_START.search(line_prefix)
     if match:
         return [(ns, "keyword", "interpolation namespace") for ns in ("in", "out", "param")]
-    if _in_string(line_prefix) and not _triple_closed(analysis, offset):
+    if _in_string(line_prefix) and not _triple_closed(before):
         return []
     match = MEMBER.search(line_prefix)
     if match:
@@ -64,9 +67,9 @@ def complete(analysis: Analysis, offset: int, line_prefix: str) -> list[Item]:
     return items
 
 
-def _triple_closed(analysis: Analysis, offset: int) -> bool:
+def _triple_closed(before: str) -> bool:
     """Inside a triple-quoted string the per-line quote count says nothing; ask the text."""
-    return analysis.text[:offset].count('"""') % 2 == 0
+    return before.count('"""') % 2 == 0
 
 
 def _nodes(decl: ast.PipelineDecl) -> list[Item]:

@@ -78,6 +78,11 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     return mapped, {"load": loaded - started, "lint": time.perf_counter() - loaded}
 
 
+def inside_one_member(base: Analysis, text: str) -> bool:
+    """Whether `text` differs from the analysed text only inside one member of a pipeline."""
+    return _locate(base, text) is not None
+
+
 @dataclass(frozen=True)
 class _Located:
     """Where the edit is: member `index` of the pipeline at `position` in the module's items."""

@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,30 @@ class MlpLanguageServer(LanguageServer):
             # Shares an analysis of this text already under way; blocks this request until it is done.
             cached = self._full(uri, text).result()
         return cached.analysis, LineIndex(text, self.encoding)
+
+    def completion_analysis(self, uri: str) -> tuple[Analysis, LineIndex, Callable[[int], int]]:
+        """An analysis for completion, with the map from offsets of the current text to its own.
+
+        Completion is asked at nearly every keystroke: while the edits since the last
+        analysis without a syntax error stay inside one member (`member_edit`), that
+        analysis answers (its names are the document's, but for the member being typed)
+        instead of a full analysis of every keystroke's text."""
+        text = self.workspace.get_text_document(uri).source
+        cached = self.cache.get(uri)
+        if cached is None or cached.text != text:
+            base = self.bases.get(uri)
+            if base is not None and member_edit.inside_one_member(base.analysis, text):
+                edit = incremental.difference(base.text, text)
+                delta = edit.new_end - edit.old_end
+
+                def to_base(offset: int) -> int:
+                    if offset <= edit.start:
+                        return offset
+                    return offset - delta if offset >= edit.new_end else edit.start
+
+                return base.analysis, LineIndex(text, self.encoding), to_base
+        analysis, index = self.analysis(uri)
+        return analysis, index, _same_offset
 
     def _full(self, uri: str, text: str) -> Future:
         """A full analysis of `text` in the worker (the one in flight if it analyses the same text)."""
@@ -294,6 +319,10 @@ class MlpLanguageServer(LanguageServer):
 
         future.add_done_callback(done)  # in the worker thread, right after the analysis
         return result
+
+
+def _same_offset(offset: int) -> int:
+    return offset
 
 
 def _chain(source: Future, target: Future) -> None:
@@ -466,10 +495,11 @@ def references(ls: MlpLanguageServer, params: types.ReferenceParams) -> list[typ
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", ":", "{", "$"]))
 @safe()
 def completion(ls: MlpLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-    analysis, index = ls.analysis(params.text_document.uri)
+    analysis, index, to_analysed = ls.completion_analysis(params.text_document.uri)
     offset = index.offset(params.position.line, params.position.character)
     line_start = index.starts[min(params.position.line, len(index.starts) - 1)]
-    items = complete(analysis, offset, analysis.text[line_start:offset])
+    text = index.text
+    items = complete(analysis, to_analysed(offset), text[line_start:offset], text[:offset])
     seen: set[str] = set()
     result = []
     for label, kind, detail in items:
