@@ -119,12 +119,21 @@ def documents(tmp_path: Path) -> list[Path]:
     return [tmp_path / "examples" / name for name in names]
 
 
+# What typing a new member between two others looks like, a keystroke at a time.
+NEW_MEMBER = ["\n  s", "\n  step", "\n  step x", "\n  step x {", "\n  step x {\n    run = ",
+              "\n  param", "\n  param p: int =", "\n  source s: Dataset {", "\n  gate g { require ", "\n  owner"]
+
+
 def random_edit(rng: random.Random, text: str, analysis: Analysis) -> str:
     members = [m.span for item in analysis.result.module.items if hasattr(item, "members") for m in item.members]
-    if members and rng.random() < 0.85:
+    roll = rng.random()
+    if members and roll < 0.75:
         member = rng.choice(members)
         start = rng.randint(member.start + 1, member.end - 1)
         end = min(member.end - 1, start + rng.choice([0, 0, 1, 3, 8]))
+    elif members and roll < 0.9:  # a new member being typed after one
+        start = end = rng.choice(members).end
+        return text[:start] + rng.choice(NEW_MEMBER) + text[end:]
     else:
         start = rng.randint(0, len(text))
         end = min(len(text), start + rng.choice([0, 1, 2, 5]))
@@ -335,7 +344,7 @@ def test_a_request_on_a_half_typed_line_does_not_stop_member_edits(tmp_path: Pat
 
 def test_completion_inside_the_edited_member_needs_no_new_analysis(tmp_path: Path):
     """While the edits since the base stay inside one member, completion is answered from
-    the base with offsets mapped to it; an edit between members analyses the text in full."""
+    the base with offsets mapped to it; edits across members analyse the text in full."""
     from lsprotocol import types
     from pygls.workspace import Workspace
 
@@ -366,9 +375,21 @@ def test_completion_inside_the_edited_member_needs_no_new_analysis(tmp_path: Pat
                                                        position=types.Position(line=line, character=len(f"    x = {first}."))))
     assert {item.label for item in result.items} == {"data"}  # prep_01's only output
     assert ls.builds == builds
-    between = text.replace("  # ---- steps", "  param extra: int = 1\n  # ---- steps", 1)
-    ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=between))
+    across = text.replace('description = "', 'description = "x', 1).replace("retries = 2", "retries = 3")
+    ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=across))
     lsp.completion(ls, types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
                                               position=types.Position(line=2, character=0)))
-    assert ls.builds == builds + 1  # a full analysis of the new text
+    assert ls.builds == builds + 1  # edits in several members: a full analysis of the new text
     ls.worker.shutdown()
+
+
+def test_a_new_member_being_typed_between_two_others(synthetic):
+    path, text, base = synthetic
+    at = text.index("  # between the steps")
+    for typed in ("s", "step", "step extra", "step extra {", "step extra {\n    run = "):
+        edited = text[:at] + "  " + typed + "\n" + text[at:]
+        derived = derive(base, edited)
+        assert derived is not None, typed
+        assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics, typed
+    done = text[:at] + '  step extra {\n    run = "true"\n  }\n' + text[at:]  # valid: a full analysis
+    assert derive(base, done) is None

@@ -60,6 +60,8 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     located = _locate(base, text)
     if located is None:
         return None
+    if located.index is None:  # between members: only a syntax error there is derived
+        return _broken_member(base, located, text, config)
     spliced = _splice(base, located)
     if spliced is None:
         return _broken_member(base, located, text, config)
@@ -78,20 +80,22 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     return mapped, {"load": loaded - started, "lint": time.perf_counter() - loaded}
 
 
-def inside_one_member(base: Analysis, text: str) -> bool:
-    """Whether `text` differs from the analysed text only inside one member of a pipeline."""
+def is_local_edit(base: Analysis, text: str) -> bool:
+    """Whether `text` differs from the analysed text only inside one member of a pipeline,
+    or between two of its members."""
     return _locate(base, text) is not None
 
 
 @dataclass(frozen=True)
 class _Located:
-    """Where the edit is: member `index` of the pipeline at `position` in the module's items."""
+    """Where the edit is: member `index` of the pipeline at `position` in the module's items,
+    or (`index` None) the blank between two of its members (or its braces)."""
 
     module: ast.Module
     pipeline: ast.PipelineDecl
     position: int
-    index: int
-    member: Span  # in the analysed text
+    index: int | None
+    member: Span  # in the analysed text (of a blank between members, only `start` and `end`)
     delta: int
     member_text: str  # the member in the edited text
     indent: str  # what precedes the member on its first line (blank)
@@ -112,18 +116,47 @@ def _locate(base: Analysis, text: str) -> _Located | None:
         return None
     members = pipeline.members
     index = bisect_right([m.span.start for m in members], edit.start) - 1
-    if index < 0:
-        return None
+    delta = edit.new_end - edit.old_end
+    if index < 0 or not edit.old_end < members[index].span.end:
+        return _locate_between(module, pipeline, position, index, edit, old, text)
     member = members[index].span
-    if not member.start < edit.start or not edit.old_end < member.end:
+    if not member.start < edit.start:
         return None  # not strictly inside: the member's first and last characters stay
     line_start = old.rfind("\n", 0, member.start) + 1
     line_end = old.find("\n", member.end)
     if old[line_start:member.start].strip() or old[member.end:len(old) if line_end < 0 else line_end].strip():
         return None  # alone on its lines, so that nothing else shares a line whose columns move
-    delta = edit.new_end - edit.old_end
     return _Located(module, pipeline, position, index, member, delta, text[member.start:member.end + delta],
                     old[line_start:member.start])
+
+
+def _locate_between(module: ast.Module, pipeline: ast.PipelineDecl, position: int, index: int, edit,
+                    old: str, text: str) -> _Located | None:
+    """An edit in the blank between members `index` and `index + 1` (or a brace of the
+    pipeline): a new member being typed. The region read again runs from that blank,
+    which must start with white space in the edited text (none of its tokens can join
+    the member before), to the end of the next member, alone on its last line: a half
+    typed member is mostly found incomplete at the next member's first token, so that
+    token must be read as in the whole text (before the pipeline's `}`, the `}` is)."""
+    members = pipeline.members
+    if index >= 0:
+        start = members[index].span.end
+    else:
+        brace = _NOT_BLANK.search(old, pipeline.name.span.end)
+        if brace is None or brace.group() != "{":
+            return None
+        start = brace.end()
+    end = members[index + 1].span.start if index + 1 < len(members) else pipeline.span.end - 1
+    if not start <= edit.start or not edit.old_end <= end or not text[start:start + 1].isspace():
+        return None
+    if index + 1 < len(members):
+        end = members[index + 1].span.end
+        line_end = old.find("\n", end)
+        if old[end:len(old) if line_end < 0 else line_end].strip():
+            return None
+    delta = edit.new_end - edit.old_end
+    region = Span(pipeline.span.file, 0, 0, 0, 0, start, end)
+    return _Located(module, pipeline, position, None, region, delta, text[start:end + delta], "")
 
 
 def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, Regions] | None:
@@ -176,8 +209,9 @@ def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, 
 
 def _broken_member(base: Analysis, located: _Located, text: str,
                    config: LintConfig) -> tuple[list[Diagnostic], dict[str, float]] | None:
-    """The diagnostics of an edited text whose edited member has syntax errors (typing a
-    line: `r`, then `retries =`, then `retries = 3`).
+    """The diagnostics of an edited text whose edited member, or the blank between two
+    members, has syntax errors (typing a line: `r`, then `retries =`, then `retries = 3`;
+    a new step).
 
     A file with a syntax error is neither lowered nor linted by rules: its diagnostics
     are the recovering parser's, plus what the linter says of its suppressions. The
@@ -208,7 +242,7 @@ def _broken_member(base: Analysis, located: _Located, text: str,
     _, context = parse_recovering(source)
     inside = range(member.start, member_end + 1)
     if not context.error_offsets or any(offset not in inside for offset in context.error_offsets):
-        return None
+        return None  # no error (a text the other ways derive, or a full analysis), or not inside
     for diagnostic in context.diagnostics:
         if diagnostic.severity is not Severity.ERROR:
             return None

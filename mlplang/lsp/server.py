@@ -132,14 +132,14 @@ class MlpLanguageServer(LanguageServer):
         """An analysis for completion, with the map from offsets of the current text to its own.
 
         Completion is asked at nearly every keystroke: while the edits since the last
-        analysis without a syntax error stay inside one member (`member_edit`), that
-        analysis answers (its names are the document's, but for the member being typed)
-        instead of a full analysis of every keystroke's text."""
+        analysis without a syntax error stay inside one member, or between two
+        (`member_edit`), that analysis answers (its names are the document's, but for the
+        member being typed) instead of a full analysis of every keystroke's text."""
         text = self.workspace.get_text_document(uri).source
         cached = self.cache.get(uri)
         if cached is None or cached.text != text:
             base = self.bases.get(uri)
-            if base is not None and member_edit.inside_one_member(base.analysis, text):
+            if base is not None and member_edit.is_local_edit(base.analysis, text):
                 edit = incremental.difference(base.text, text)
                 delta = edit.new_end - edit.old_end
 
