@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlplang.lsp import incremental, member_edit
 from mlplang.lsp.analysis import Analysis, config_for
@@ -393,3 +395,17 @@ def test_a_new_member_being_typed_between_two_others(synthetic):
         assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics, typed
     done = text[:at] + '  step extra {\n    run = "true"\n  }\n' + text[at:]  # valid: a full analysis
     assert derive(base, done) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_arbitrary_text_typed_anywhere_derives_exactly_or_not_at_all(synthetic, data):
+    """Any characters (NUL, lone surrogates excluded: an editor cannot send them), any place."""
+    path, text, base = synthetic
+    start = data.draw(st.integers(0, len(text)), label="start")
+    end = data.draw(st.integers(start, min(len(text), start + 12)), label="end")
+    inserted = data.draw(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12), label="inserted")
+    edited = text[:start] + inserted + text[end:]
+    derived = derive(base, edited)
+    if derived is not None:
+        assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics
