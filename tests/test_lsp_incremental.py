@@ -163,3 +163,24 @@ def test_the_syntax_index_is_built_only_on_demand(tmp_path: Path, index: int):
     analysis = Analysis.build(path.read_text(encoding="utf-8"), path.as_uri())
     assert analysis._occurrences is None
     assert analysis.occurrences and analysis.definitions
+
+
+def test_an_edit_map_moves_offsets_and_spans_across_one_edit():
+    from mlplang.source import SourceFile
+
+    old = "step a {\n  run = 1\n}\nstep b {}\n"
+    new = old.replace("run = 1", "run = 12345")
+    edits = incremental.EditMap(incremental.difference(old, new))
+    assert edits.edit.delta == 4
+    source = SourceFile.from_text(old, "f.mlp")
+    b = old.index("b")
+    assert edits.to_current(source.span(b, b + 1))[5:] == (b + 4, b + 5)  # after the edit: shifted
+    assert edits.to_current(source.span(0, 4)) == source.span(0, 4)  # before it: the same object's value
+    whole = source.span(0, old.index("}") + 1)  # a span around the edit grows with it
+    assert edits.to_current(whole)[5:] == (0, new.index("}") + 1)
+    assert edits.edit.start == old.index("1") + 1  # the common prefix keeps the "1": "2345" is inserted
+    assert edits.to_analysed(new.index("12345") + 3) == edits.edit.start  # inside the edit: where it starts
+    assert edits.to_analysed(new.index("b")) == b
+    assert edits.touches(source.span(old.index("1"), old.index("1") + 1))  # the changed number
+    assert edits.touches(source.span(old.index("run"), old.index("run") + 3)) is False
+    assert not incremental.NO_EDIT.touches(whole) and incremental.NO_EDIT.to_analysed(7) == 7

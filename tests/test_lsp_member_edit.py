@@ -409,3 +409,37 @@ def test_arbitrary_text_typed_anywhere_derives_exactly_or_not_at_all(synthetic, 
     derived = derive(base, edited)
     if derived is not None:
         assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics
+
+
+def test_document_symbols_inside_an_edited_member_need_no_new_analysis(tmp_path: Path):
+    """The outline, asked after most edits, comes from the base with ranges moved, unless
+    the edit touches a name (a step being renamed): then from the new text."""
+    from lsprotocol import types
+    from pygls.workspace import Workspace
+
+    from mlplang.lsp import server as lsp
+
+    text = generate(30, "chain")
+    uri = (tmp_path / "doc.mlp").as_uri()
+
+    def server_with(document: str):
+        ls = lsp.MlpLanguageServer()
+        ls.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Full)
+        ls.protocol.server_capabilities = types.ServerCapabilities(position_encoding=types.PositionEncodingKind.Utf16)
+        ls.workspace.put_text_document(types.TextDocumentItem(uri=uri, language_id="mlp", version=1, text=document))
+        ls._full(uri, document).result()
+        return ls
+
+    def symbols(ls):
+        return lsp.document_symbols(ls, types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+    ls = server_with(text)
+    builds = ls.builds
+    for edited, derived in ((text.replace("retries = 2", "retries = 2\n    timeout = 30m", 1), True),
+                            (text.replace("step train_02 {", "step train_2b {", 1), False)):
+        ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=edited))
+        expected = symbols(server_with(edited))  # a server that analysed the edited text itself
+        assert symbols(ls) == expected
+        assert ls.builds == builds + (0 if derived else 1)
+        builds = ls.builds
+    ls.worker.shutdown()

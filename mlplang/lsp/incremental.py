@@ -49,6 +49,43 @@ class Edit:
         return self.new_end - self.old_end
 
 
+@dataclass(frozen=True)
+class EditMap:
+    """Positions of an analysed text and of the text one edit made of it: a request can be
+    answered from an earlier analysis where the edit changed nothing it reads."""
+
+    edit: Edit
+
+    def to_analysed(self, offset: int) -> int:
+        """An offset of the current text in the analysed one (inside the edit: where it starts)."""
+        edit = self.edit
+        if offset <= edit.start:
+            return offset
+        return offset - edit.delta if offset >= edit.new_end else edit.start
+
+    def to_current(self, span: Span) -> Span:
+        """A span of the analysed text in the current one, by offsets (what `to_range` reads):
+        an end inside the edited region stays where the region starts."""
+        edit = self.edit
+
+        def moved(offset: int) -> int:
+            if offset <= edit.start:
+                return offset
+            return offset + edit.delta if offset >= edit.old_end else edit.start
+
+        start, end = moved(span.start), moved(span.end)
+        return span if (start, end) == (span.start, span.end) else span._replace(start=start, end=end)
+
+    def touches(self, span: Span) -> bool:
+        """Whether the edit may have changed the text of `span` (it overlaps or adjoins it)."""
+        edit = self.edit
+        changed = not edit.start == edit.old_end == edit.new_end
+        return changed and not (span.end < edit.start or span.start > edit.old_end)
+
+
+NO_EDIT = EditMap(Edit(0, 0, 0))  # the analysed text is the current one
+
+
 def difference(old: str, new: str) -> Edit:
     """The smallest single region in which `old` and `new` differ (empty if they are equal)."""
     limit = min(len(old), len(new))

@@ -80,10 +80,13 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     return mapped, {"load": loaded - started, "lint": time.perf_counter() - loaded}
 
 
-def is_local_edit(base: Analysis, text: str) -> bool:
-    """Whether `text` differs from the analysed text only inside one member of a pipeline,
-    or between two of its members."""
-    return _locate(base, text) is not None
+def local_edit(base: Analysis, text: str) -> str | None:
+    """Where `text` differs from the analysed text: "member" (inside one member of a
+    pipeline), "between" (between two of its members), or None (anything else)."""
+    located = _locate(base, text)
+    if located is None:
+        return None
+    return "between" if located.index is None else "member"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,29 +127,25 @@ class MlpLanguageServer(LanguageServer):
             cached = self._full(uri, text).result()
         return cached.analysis, LineIndex(text, self.encoding)
 
-    def completion_analysis(self, uri: str) -> tuple[Analysis, LineIndex, Callable[[int], int]]:
-        """An analysis for completion, with the map from offsets of the current text to its own.
+    def view(self, uri: str, members_only: bool = False) -> tuple[Analysis, LineIndex, incremental.EditMap]:
+        """The analysis a frequent request (completion, symbols) uses, with the map between
+        its text and the current one.
 
-        Completion is asked at nearly every keystroke: while the edits since the last
+        Editors ask these at nearly every keystroke: while the edits since the last
         analysis without a syntax error stay inside one member, or between two
-        (`member_edit`), that analysis answers (its names are the document's, but for the
-        member being typed) instead of a full analysis of every keystroke's text."""
+        (`member_edit`; only inside, with `members_only`), that analysis answers (its
+        names are the document's, but for the member being typed) instead of a full
+        analysis of every keystroke's text."""
         text = self.workspace.get_text_document(uri).source
         cached = self.cache.get(uri)
         if cached is None or cached.text != text:
             base = self.bases.get(uri)
-            if base is not None and member_edit.is_local_edit(base.analysis, text):
-                edit = incremental.difference(base.text, text)
-                delta = edit.new_end - edit.old_end
-
-                def to_base(offset: int) -> int:
-                    if offset <= edit.start:
-                        return offset
-                    return offset - delta if offset >= edit.new_end else edit.start
-
-                return base.analysis, LineIndex(text, self.encoding), to_base
+            where = member_edit.local_edit(base.analysis, text) if base is not None else None
+            if where == "member" or (where == "between" and not members_only):
+                edits = incremental.EditMap(incremental.difference(base.text, text))
+                return base.analysis, LineIndex(text, self.encoding), edits
         analysis, index = self.analysis(uri)
-        return analysis, index, _same_offset
+        return analysis, index, incremental.NO_EDIT
 
     def _full(self, uri: str, text: str) -> Future:
         """A full analysis of `text` in the worker (the one in flight if it analyses the same text)."""
@@ -319,10 +314,6 @@ class MlpLanguageServer(LanguageServer):
 
         future.add_done_callback(done)  # in the worker thread, right after the analysis
         return result
-
-
-def _same_offset(offset: int) -> int:
-    return offset
 
 
 def _chain(source: Future, target: Future) -> None:
@@ -495,11 +486,11 @@ def references(ls: MlpLanguageServer, params: types.ReferenceParams) -> list[typ
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", ":", "{", "$"]))
 @safe()
 def completion(ls: MlpLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-    analysis, index, to_analysed = ls.completion_analysis(params.text_document.uri)
+    analysis, index, edits = ls.view(params.text_document.uri)
     offset = index.offset(params.position.line, params.position.character)
     line_start = index.starts[min(params.position.line, len(index.starts) - 1)]
     text = index.text
-    items = complete(analysis, to_analysed(offset), text[line_start:offset], text[:offset])
+    items = complete(analysis, edits.to_analysed(offset), text[line_start:offset], text[:offset])
     seen: set[str] = set()
     result = []
     for label, kind, detail in items:
@@ -514,10 +505,18 @@ def completion(ls: MlpLanguageServer, params: types.CompletionParams) -> types.C
 def document_symbols(ls: MlpLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
     from mlplang.dsl import ast
 
-    analysis, index = ls.analysis(params.text_document.uri)
+    analysis, index, edits = ls.view(params.text_document.uri, members_only=True)
     module = analysis.result.module
     if module is None:
         return []
+    names = [m.name.span for item in module.items for m in getattr(item, "members", ())]
+    if any(edits.touches(span) for span in (*names, *(item.name.span for item in module.items
+                                                       if isinstance(item, (ast.PipelineDecl, ast.TemplateDecl))))):
+        analysis, index = ls.analysis(params.text_document.uri)  # a name being edited: the new text's
+        edits = incremental.NO_EDIT
+        module = analysis.result.module
+        if module is None:
+            return []
     kinds = {
         ast.ParamDecl: ("param", types.SymbolKind.Variable), ast.SecretDecl: ("secret", types.SymbolKind.Constant),
         ast.SourceDecl: ("source", types.SymbolKind.File), ast.StepDecl: ("step", types.SymbolKind.Function),
@@ -526,8 +525,10 @@ def document_symbols(ls: MlpLanguageServer, params: types.DocumentSymbolParams) 
     }
 
     def symbol(name, span, detail, kind, children=None):
-        return types.DocumentSymbol(name=name.value, detail=detail, kind=kind, range=to_range(span, index),
-                                    selection_range=to_range(name.span, index), children=children)
+        return types.DocumentSymbol(name=name.value, detail=detail, kind=kind,
+                                    range=to_range(edits.to_current(span), index),
+                                    selection_range=to_range(edits.to_current(name.span), index),
+                                    children=children)
 
     result = []
     for item in module.items:
