@@ -7,44 +7,17 @@ program reaches it through GITHUB_API_URL, as on a GitHub Enterprise runner.
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http_stub import JsonStub
 
 
-class GitHubApiStub:
+class GitHubApiStub(JsonStub):
     def __init__(self, responses: dict[str, object] | None = None) -> None:
+        super().__init__()
         self.responses: dict[str, object] = dict(responses or {})
-        self.requests: list[tuple[str, str | None]] = []
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests.append((self.path, self.headers.get("Authorization")))
-                found = owner.responses.get(self.path)
-                body = json.dumps(found if found is not None else {"message": "Not Found"}).encode()
-                self.send_response(200 if found is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> GitHubApiStub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, path: str) -> tuple[int, object]:
+        found = self.responses.get(path)
+        return (200, found) if found is not None else (404, {"message": "Not Found"})
 
 
 def environment(name: str, *reviewers: dict) -> dict:

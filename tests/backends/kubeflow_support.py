@@ -21,13 +21,12 @@ import json
 import os
 import re
 import subprocess
-import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from http_stub import JsonStub
 import yaml
 
 from mlplang.api import LoadResult, load_text
@@ -271,44 +270,24 @@ class LocalRun:
 # ---- a Kubernetes API that answers approvals ------------------------------------------------
 
 
-class ApprovalServer:
+class ApprovalServer(JsonStub):
     """Serves `GET /api/v1/namespaces/<ns>/configmaps/<name>` from `config_maps`
-    (404 for others), for wait_for_approval.py's MLP_K8S_API."""
+    (404 for others), for wait_for_approval.py's MLP_K8S_API; `paths` lists the requests."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.config_maps: dict[str, dict] = {}
-        self.requests: list[str] = []
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.requests.append(self.path)
-                name = self.path.rsplit("/", 1)[-1]
-                found = owner.config_maps.get(name)
-                body = json.dumps({"metadata": {"name": name}, "data": found} if found is not None
-                                  else {"kind": "Status", "code": 404}).encode()
-                self.send_response(200 if found is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def answer(self, path: str) -> tuple[int, object]:
+        name = path.rsplit("/", 1)[-1]
+        found = self.config_maps.get(name)
+        if found is None:
+            return 404, {"kind": "Status", "code": 404}
+        return 200, {"metadata": {"name": name}, "data": found}
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> ApprovalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.requests]
 
 
 # ---- structure, for comparing a spec with kfp's own compile of the same pipeline ------------

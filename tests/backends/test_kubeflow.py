@@ -272,7 +272,7 @@ def test_an_approval_times_out(tmp_path):
                      {"gate": "g", "key": "g-approval", "pipeline": "p", "reviewers": [], "timeout": 1})})
     assert completed.returncode == 1
     assert "not approved within 1 seconds" in completed.stderr
-    assert server.requests and all(r.endswith(f"/configmaps/mlp-approval-{RUN_ID}-g-approval") for r in server.requests)
+    assert server.paths and all(r.endswith(f"/configmaps/mlp-approval-{RUN_ID}-g-approval") for r in server.paths)
 
 
 def test_a_step_that_does_not_write_its_output_fails(tmp_path):
