@@ -244,8 +244,10 @@ def _broken_member(base: Analysis, located: _Located, text: str,
     source = SourceFile.from_text(blanked, base.path)
     _, context = parse_recovering(source)
     inside = range(member.start, member_end + 1)
-    if not context.error_offsets or any(offset not in inside for offset in context.error_offsets):
-        return None  # no error (a text the other ways derive, or a full analysis), or not inside
+    if not context.error_offsets and not context.diagnostics:
+        return None  # no error: a text the other ways derive, or a full analysis
+    if any(offset not in inside for offset in context.error_offsets):
+        return None  # recovery went past the region
     for diagnostic in context.diagnostics:
         if diagnostic.severity is not Severity.ERROR:
             return None
