@@ -444,3 +444,29 @@ def test_document_symbols_inside_an_edited_member_need_no_new_analysis(tmp_path:
         assert ls.builds == builds + (0 if derived else 1)
         builds = ls.builds
     ls.worker.shutdown()
+
+
+def test_a_failing_shortcut_falls_back_to_a_full_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A bug in the member path must cost its speed, never the diagnostics."""
+    from lsprotocol import types
+    from pygls.workspace import Workspace
+
+    from mlplang.lsp import server as lsp
+
+    text = generate(12, "chain")
+    uri = (tmp_path / "doc.mlp").as_uri()
+    ls = lsp.MlpLanguageServer()
+    ls.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Full)
+    ls.workspace.put_text_document(types.TextDocumentItem(uri=uri, language_id="mlp", version=1, text=text))
+    ls._full(uri, text).result()
+    edited = text.replace("in  data: Dataset = raw", "in  data: Dataset = rwa", 1)
+    ls.workspace.get_text_document(uri).apply_change(types.TextDocumentContentChangeWholeDocument(text=edited))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the shortcut")
+
+    monkeypatch.setattr(lsp.member_edit, "derive", broken)
+    diagnostics, timings = ls._diagnose(uri, edited, False, "utf-16").result(timeout=60)
+    assert timings["path"] == "full"
+    assert [d.code for d in diagnostics] == ["MLP101"]  # `rwa`: an unknown reference
+    ls.worker.shutdown()
