@@ -1,14 +1,15 @@
 """`mlp lsp` latency: didChange -> publishDiagnostics, measured by a real client over stdio.
 
 Usage: python bench/bench_lsp.py [--steps 500] [--repeats 15] [--warmup 3] [--debounce-ms 0,100]
-                                 [--edit description|comment|half-typed|new-member] [--stages]
+                                 [--edit description|comment|half-typed|new-member|two-places] [--stages]
 Each edit changes the pipeline's description (the document stays valid; an
 edit inside one member, for which the server parses that member alone); with
 `--edit comment`, a comment instead, which the server answers without a new
 analysis; with `--edit half-typed`, a line being typed in a step (`r2`: a
 syntax error inside one member); with `--edit new-member`, a param added
-between two members, in one of two places by turns, which needs a full
-analysis. The time runs until the server publishes diagnostics
+between two members, in one of two places by turns (parsed alone and spliced
+in); with `--edit two-places`, the description and a step at once, which
+needs a full analysis. The time runs until the server publishes diagnostics
 for that exact version. Prints a markdown table of medians (min-max) per debounce
 setting; `--stages` adds the server's own breakdown of the measured edits
 (`MLP_LSP_TIMING`): debounce wait, queueing, load (parse + lowering), lint,
@@ -34,14 +35,16 @@ from generate import generate
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-# (text to find, its replacement) per edit; "new-member" alternates between two places (by the
-# version's parity), so that each edit and the analysed text before it differ across members.
+# Per edit, alternatives taken by turns (by the version's parity), each a list of (text to
+# find, its replacement). "new-member" inserts a param between two members, in one of two
+# places; "two-places" edits two members at once, which takes a full analysis.
 EDITS = {
-    "description": [('description = "', 'description = "edit {version} ')],
-    "comment": [("  # ---- steps", "  # ---- edit {version}, steps")],
-    "half-typed": [("    retries = 2\n", "    retries = 2\n    r{version}\n")],
-    "new-member": [("  # ---- steps", "  param extra_{version}: int = 1\n  # ---- steps"),
-                   ("  secret tracker_token", "  param extra_{version}: int = 1\n  secret tracker_token")],
+    "description": [[('description = "', 'description = "edit {version} ')]],
+    "comment": [[("  # ---- steps", "  # ---- edit {version}, steps")]],
+    "half-typed": [[("    retries = 2\n", "    retries = 2\n    r{version}\n")]],
+    "new-member": [[("  # ---- steps", "  param extra_{version}: int = 1\n  # ---- steps")],
+                   [("  secret tracker_token", "  param extra_{version}: int = 1\n  secret tracker_token")]],
+    "two-places": [[('description = "', 'description = "edit {version} '), ("retries = 2", "retries = {version}")]],
 }
 STAGES = ("debounce", "queued", "load", "lint", "reuse", "convert", "publish", "gc", "total")
 
@@ -76,9 +79,10 @@ async def measure(text: str, path: Path, debounce_ms: int, repeats: int, warmup:
     await until(1)
     times = []
     for version in range(2, 2 + warmup + repeats):
-        old, new = EDITS[edit][version % len(EDITS[edit])]
-        assert old in text
-        edited = text.replace(old, new.format(version=version), 1)
+        edited = text
+        for old, new in EDITS[edit][version % len(EDITS[edit])]:
+            assert old in edited
+            edited = edited.replace(old, new.format(version=version), 1)
         start = time.perf_counter()
         client.text_document_did_change(types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),

@@ -521,7 +521,8 @@ def run_lsp(args, scratch: Path, report: dict, log: Callable[[str], None]) -> li
     rows = []
     # The target's edit (inside one member: the server parses that member alone) at each debounce,
     # and, for comparison, an edit between members, which takes a full analysis.
-    for edit, debounce in [("description", d) for d in args.lsp_debounce] + [("half-typed", 0), ("new-member", 0)]:
+    extra = [("half-typed", 0), ("new-member", 0), ("two-places", 0)]
+    for edit, debounce in [("description", d) for d in args.lsp_debounce] + extra:
         try:
             times_ms = asyncio.run(bench_lsp.measure(text, path, debounce, args.lsp_repeats, args.lsp_warmup, edit))
         except Exception as error:  # noqa: BLE001
@@ -843,8 +844,9 @@ def markdown(data: dict) -> str:
             "publishDiagnostics for that version. `description`: the pipeline's description edited, an edit "
             "inside one member, for which the server parses that member alone and lowers and lints the whole "
             "file again; `half-typed`: a line being typed in a step (a syntax error inside one member, which "
-            "the server parses alone); `new-member`: a param inserted between two members, which takes a "
-            "full analysis.",
+            "the server parses alone); `new-member`: a param inserted between two members (parsed alone "
+            "and spliced in); `two-places`: the description and a step edited at once, which takes a full "
+            "analysis.",
             "",
             "| steps | lines | edit | debounce ms | edits | median ms | min ms | max ms |",
             "|---:|---:|---|---:|---:|---:|---:|---:|",

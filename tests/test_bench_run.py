@@ -97,7 +97,8 @@ def test_processes(data: dict) -> None:
     for name in ("python -c pass", "mlp check"):
         assert len(cold[name]["wall_s"]) == data["config"]["cold_repeats"]
     if importlib.util.find_spec("pygls") is not None:
-        assert [(r["edit"], r["debounce_ms"]) for r in data["lsp"]] == [("description", 0), ("half-typed", 0), ("new-member", 0)]
+        assert [(r["edit"], r["debounce_ms"]) for r in data["lsp"]] == [("description", 0), ("half-typed", 0), ("new-member", 0),
+                                                                            ("two-places", 0)]
         for lsp in data["lsp"]:
             assert lsp["steps"] == 500 and len(lsp["times_s"]) == 3
     else:

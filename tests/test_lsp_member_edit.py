@@ -123,7 +123,10 @@ def documents(tmp_path: Path) -> list[Path]:
 
 # What typing a new member between two others looks like, a keystroke at a time.
 NEW_MEMBER = ["\n  s", "\n  step", "\n  step x", "\n  step x {", "\n  step x {\n    run = ",
-              "\n  param", "\n  param p: int =", "\n  source s: Dataset {", "\n  gate g { require ", "\n  owner"]
+              "\n  param", "\n  param p: int =", "\n  source s: Dataset {", "\n  gate g { require ", "\n  owner",
+              # and complete ones, spliced in as members
+              "\n  param pp: int = 3", "\n  secret extra_token", '\n  step extra {\n    run = "true"\n  }',
+              "\n  # a comment\n", "\n\n"]
 
 
 def random_edit(rng: random.Random, text: str, analysis: Analysis) -> str:
@@ -231,7 +234,8 @@ def test_syntax_errors_inside_a_member_are_derived(synthetic, edit):
 
 
 @pytest.mark.parametrize("edit", [
-    ("  step deploy {", "  # new\n  step deploy {"),  # between members
+    ("env = { TOKEN = secret.token }\n  }\n  step fit = trainer(data = raw,",  # across two members
+     "env = {}\n  }\n  step fit = trainer(data = raw2,"),
     ("uri = \"s3://bucket/raw.csv\"", "uri = \"s3://bucket/raw.csv\" } step x {"),  # a member split in two
     ("    in model: Model = train.model", '    in model: Model = """open'),  # the rest of the file in a string
 ])
@@ -387,6 +391,8 @@ def test_completion_inside_the_edited_member_needs_no_new_analysis(tmp_path: Pat
 
 
 def test_a_new_member_being_typed_between_two_others(synthetic):
+    """Each keystroke group is a syntax error read from the region alone; the finished
+    member is parsed alone and spliced in."""
     path, text, base = synthetic
     at = text.index("  # between the steps")
     for typed in ("s", "step", "step extra", "step extra {", "step extra {\n    run = "):
@@ -394,8 +400,10 @@ def test_a_new_member_being_typed_between_two_others(synthetic):
         derived = derive(base, edited)
         assert derived is not None, typed
         assert derived[0] == Analysis.build(edited, path.as_uri()).diagnostics, typed
-    done = text[:at] + '  step extra {\n    run = "true"\n  }\n' + text[at:]  # valid: a full analysis
-    assert derive(base, done) is None
+    done = text[:at] + '  step extra {\n    run = "true"\n  }\n' + text[at:]  # valid: spliced in
+    derived = derive(base, done)
+    assert derived is not None and derived[0] == Analysis.build(done, path.as_uri()).diagnostics
+    assert any("extra" in d.message for d in derived[0])  # its own findings (no image...), placed
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -470,3 +478,26 @@ def test_a_failing_shortcut_falls_back_to_a_full_analysis(tmp_path: Path, monkey
     assert timings["path"] == "full"
     assert [d.code for d in diagnostics] == ["MLP101"]  # `rwa`: an unknown reference
     ls.worker.shutdown()
+
+
+@pytest.mark.parametrize("edit", [
+    ("  step deploy {", "  # new\n  step deploy {"),  # a comment line between members
+    ("  step deploy {", "  param inserted: int = 2\n  step deploy {"),  # a line inserted before a member
+])
+def test_edits_between_members_are_spliced(synthetic, edit):
+    path, text, base = synthetic
+    old, new = edit
+    edited = text.replace(old, new, 1)
+    derived = derive(base, edited)
+    assert derived is not None and derived[0] == Analysis.build(edited, path.as_uri()).diagnostics
+
+
+def test_a_new_member_on_the_line_where_the_one_before_ends(synthetic):
+    """`} param p: int = 1`: the new member's columns count from that line's start."""
+    path, text, base = synthetic
+    end = text.index("  }\n  step fit") + 3  # after the `}` of step `train`
+    edited = text[:end] + " param inline_p: int = 1" + text[end:]
+    derived = derive(base, edited)
+    full = Analysis.build(edited, path.as_uri())
+    assert any("inline_p" in d.message for d in full.diagnostics)  # unused: a finding with a column
+    assert derived is not None and derived[0] == full.diagnostics

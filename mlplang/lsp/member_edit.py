@@ -22,9 +22,13 @@ after it (their order follows positions), a position on the member's last line a
 it (its column moves), an edited text that is not exactly one member, or any
 diagnostic from parsing it. The tests compare both analyses on random edits.
 
-A member with a syntax error (a line being typed) takes another way, in
+An edit in the blank between two members (a new member being typed, or pasted) is
+read the same way, as a region: the blank and the member after it, parsed alone and
+spliced in place of that member.
+
+A region with a syntax error (a line being typed) takes another way, in
 `_broken_member`: a file with a syntax error is neither lowered nor linted, so only
-the member needs reading, by the recovering parser.
+the region needs reading, by the recovering parser.
 """
 
 from __future__ import annotations
@@ -60,8 +64,6 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     located = _locate(base, text)
     if located is None:
         return None
-    if located.index is None:  # between members: only a syntax error there is derived
-        return _broken_member(base, located, text, config)
     spliced = _splice(base, located)
     if spliced is None:
         return _broken_member(base, located, text, config)
@@ -98,10 +100,11 @@ class _Located:
     pipeline: ast.PipelineDecl
     position: int
     index: int | None
-    member: Span  # in the analysed text (of a blank between members, only `start` and `end`)
+    member: Span  # the region in the analysed text: the member, or a blank and the member after it
     delta: int
-    member_text: str  # the member in the edited text
-    indent: str  # what precedes the member on its first line (blank)
+    member_text: str  # the region in the edited text
+    indent: str  # what precedes the region on its first line, made blank
+    replaced: tuple[int, int]  # the slice of the pipeline's members the region's text stands for
 
 
 def _locate(base: Analysis, text: str) -> _Located | None:
@@ -119,9 +122,11 @@ def _locate(base: Analysis, text: str) -> _Located | None:
         return None
     members = pipeline.members
     index = bisect_right([m.span.start for m in members], edit.start) - 1
+    if index >= 0 and edit.start == members[index].span.start:
+        index -= 1  # at a member's first character (a line inserted before it): the blank before it
     delta = edit.new_end - edit.old_end
     if index < 0 or not edit.old_end < members[index].span.end:
-        return _locate_between(module, pipeline, position, index, edit, old, text)
+        return _locate_between(module, pipeline, position, index, edit, old, text, base.result.sources.get(base.path))
     member = members[index].span
     if not member.start < edit.start:
         return None  # not strictly inside: the member's first and last characters stay
@@ -130,11 +135,11 @@ def _locate(base: Analysis, text: str) -> _Located | None:
     if old[line_start:member.start].strip() or old[member.end:len(old) if line_end < 0 else line_end].strip():
         return None  # alone on its lines, so that nothing else shares a line whose columns move
     return _Located(module, pipeline, position, index, member, delta, text[member.start:member.end + delta],
-                    old[line_start:member.start])
+                    old[line_start:member.start], (index, index + 1))
 
 
 def _locate_between(module: ast.Module, pipeline: ast.PipelineDecl, position: int, index: int, edit,
-                    old: str, text: str) -> _Located | None:
+                    old: str, text: str, source: SourceFile | None) -> _Located | None:
     """An edit in the blank between members `index` and `index + 1` (or a brace of the
     pipeline): a new member being typed. The region read again runs from that blank,
     which must start with white space in the edited text (none of its tokens can join
@@ -149,23 +154,35 @@ def _locate_between(module: ast.Module, pipeline: ast.PipelineDecl, position: in
         if brace is None or brace.group() != "{":
             return None
         start = brace.end()
-    end = members[index + 1].span.start if index + 1 < len(members) else pipeline.span.end - 1
-    if not start <= edit.start or not edit.old_end <= end or not text[start:start + 1].isspace():
+    if not start <= edit.start or not text[start:start + 1].isspace():
         return None
     if index + 1 < len(members):
         end = members[index + 1].span.end
+        if not edit.old_end < end:
+            return None  # the next member's last character stays
         line_end = old.find("\n", end)
         if old[end:len(old) if line_end < 0 else line_end].strip():
             return None
+        replaced = (index + 1, index + 2)
+    else:
+        end = pipeline.span.end - 1
+        if not edit.old_end <= end:
+            return None
+        replaced = (len(members), len(members))
+    if source is None or source.text != old:
+        return None
     delta = edit.new_end - edit.old_end
-    region = Span(pipeline.span.file, 0, 0, 0, 0, start, end)
-    return _Located(module, pipeline, position, None, region, delta, text[start:end + delta], "")
+    (line, column), (end_line, end_column) = source.position(start), source.position(end)
+    region = Span(pipeline.span.file, line, column, end_line, end_column, start, end)
+    indent = " " * (column - 1)  # what precedes the blank on its line (the member before), made blank
+    return _Located(module, pipeline, position, None, region, delta, text[start:end + delta], indent, replaced)
 
 
 def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, Regions] | None:
-    """The module of the edited text made of the analysed members and the edited one,
-    parsed alone (None if it is not exactly one member without a syntax error)."""
-    module, pipeline, position, index = located.module, located.pipeline, located.position, located.index
+    """The module of the edited text made of the analysed members and those of the edited
+    region, parsed alone (None if it has a syntax error, or if an edited member is not
+    exactly one member any more)."""
+    module, pipeline, position = located.module, located.pipeline, located.position
     if position < len(module.items) - 1 and any(
             c.span.line == pipeline.span.line and MAY_SUPPRESS.search(c.text) for c in module.comments):
         return None  # its span, stretched over the virtual text, would contain the items after it
@@ -183,22 +200,26 @@ def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, 
     if parsed is None or len(parsed[0]) != 1:
         return None
     (wrapper,), comments = parsed
-    if not isinstance(wrapper, ast.PipelineDecl) or len(wrapper.members) != 1:
+    if not isinstance(wrapper, ast.PipelineDecl):
         return None
-    edited = wrapper.members[0]
-    if (edited.span.start, edited.span.end) != (v_start, v_start + len(member_text)):
-        return None
+    edited = wrapper.members
+    lo, hi = located.replaced
+    if hi > lo:  # the region ends with a member (the edited one, or the one after a blank): parsed as one
+        if not edited or edited[-1].span.end != v_start + len(member_text):
+            return None
+        if located.index is not None and (len(edited) != 1 or edited[0].span.start != v_start):
+            return None
 
     line_delta = member_text.count("\n") - old.count("\n", member.start, member.end)
     regions = Regions(
         path=base.path, member=member, old_length=len(old), v_start=v_start, v_end=v_start + len(member_text),
-        v_line=edited.span.line, delta=delta, line_delta=line_delta,
+        v_line=source.position(v_start)[0], delta=delta, line_delta=line_delta,
         ends={wrapper.span.end: (pipeline.span.end_line + line_delta, pipeline.span.end_column,
                                  pipeline.span.end + delta),
               len(virtual): (module.span.end_line + line_delta, module.span.end_column, len(old) + delta)},
     )
     spliced_pipeline = ast.PipelineDecl(
-        pipeline.name, members[:index] + (edited,) + members[index + 1:],
+        pipeline.name, members[:lo] + edited + members[hi:],
         Span(base.path, pipeline.span.line, pipeline.span.column, wrapper.span.end_line, wrapper.span.end_column,
              pipeline.span.start, wrapper.span.end))
     kept = module.comments
