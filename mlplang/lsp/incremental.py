@@ -126,6 +126,11 @@ def dependencies(analysis: Analysis) -> tuple:
     return tuple(stamps)
 
 
+def has_syntax_errors(analysis: Analysis) -> bool:
+    """Whether reading or parsing the text reported anything (its tree is a recovery's)."""
+    return any(d.code.startswith(SYNTAX_CODES) for d in analysis.result.diagnostics)
+
+
 def derivable(base: Analysis, base_dependencies: tuple, config: LintConfig) -> bool:
     """Whether everything `base` read besides its text is unchanged."""
     return (config == base.config
@@ -145,7 +150,7 @@ def reuse(base: Analysis, base_dependencies: tuple, text: str, config: LintConfi
 
 def _comment_edit(base: Analysis, text: str, edit: Edit) -> list[Diagnostic] | None:
     module = base.result.module
-    if module is None or any(d.code.startswith(SYNTAX_CODES) for d in base.result.diagnostics):
+    if module is None or has_syntax_errors(base):
         return None
     comments = [c for c in module.comments if c.span.file == base.path]
     index = bisect.bisect_left([c.span.start for c in comments], edit.start) - 1

@@ -46,7 +46,7 @@ from mlplang.diagnostics.model import Diagnostic, Label, Severity
 from mlplang.dsl import ast
 from mlplang.dsl.parser import parse_fragment, parse_recovering
 from mlplang.lsp.analysis import Analysis
-from mlplang.lsp.incremental import MAY_SUPPRESS, SYNTAX_CODES, derivable, difference
+from mlplang.lsp.incremental import MAY_SUPPRESS, Edit, derivable, difference, has_syntax_errors
 from mlplang.source import SourceFile, Span
 
 WRAPPER = "\npipeline edited {\n"
@@ -82,13 +82,13 @@ def derive(base: Analysis, base_dependencies: tuple, text: str,
     return mapped, {"load": loaded - started, "lint": time.perf_counter() - loaded}
 
 
-def local_edit(base: Analysis, text: str) -> str | None:
-    """Where `text` differs from the analysed text: "member" (inside one member of a
-    pipeline), "between" (between two of its members), or None (anything else)."""
+def local_edit(base: Analysis, text: str) -> tuple[str, Edit] | None:
+    """Where `text` differs from the analysed text, and the edit: "member" (inside one
+    member of a pipeline), "between" (between two of its members), or None (elsewhere)."""
     located = _locate(base, text)
     if located is None:
         return None
-    return "between" if located.index is None else "member"
+    return ("between" if located.index is None else "member"), located.edit
 
 
 @dataclass(frozen=True)
@@ -101,16 +101,20 @@ class _Located:
     position: int
     index: int | None
     member: Span  # the region in the analysed text: the member, or a blank and the member after it
-    delta: int
     member_text: str  # the region in the edited text
     indent: str  # what precedes the region on its first line, made blank
     replaced: tuple[int, int]  # the slice of the pipeline's members the region's text stands for
+    edit: Edit
+
+    @property
+    def delta(self) -> int:
+        return self.edit.delta
 
 
 def _locate(base: Analysis, text: str) -> _Located | None:
     """The member of a pipeline an edit lies strictly inside, alone on its lines, if any."""
     module = base.result.module
-    if module is None or not module.items or any(d.code.startswith(SYNTAX_CODES) for d in base.result.diagnostics):
+    if module is None or not module.items or has_syntax_errors(base):
         return None
     old = base.text
     if module.span.end != len(old):
@@ -124,7 +128,6 @@ def _locate(base: Analysis, text: str) -> _Located | None:
     index = bisect_right([m.span.start for m in members], edit.start) - 1
     if index >= 0 and edit.start == members[index].span.start:
         index -= 1  # at a member's first character (a line inserted before it): the blank before it
-    delta = edit.new_end - edit.old_end
     if index < 0 or not edit.old_end < members[index].span.end:
         return _locate_between(module, pipeline, position, index, edit, old, text, base.result.sources.get(base.path))
     member = members[index].span
@@ -134,8 +137,8 @@ def _locate(base: Analysis, text: str) -> _Located | None:
     line_end = old.find("\n", member.end)
     if old[line_start:member.start].strip() or old[member.end:len(old) if line_end < 0 else line_end].strip():
         return None  # alone on its lines, so that nothing else shares a line whose columns move
-    return _Located(module, pipeline, position, index, member, delta, text[member.start:member.end + delta],
-                    old[line_start:member.start], (index, index + 1))
+    return _Located(module, pipeline, position, index, member, text[member.start:member.end + edit.delta],
+                    old[line_start:member.start], (index, index + 1), edit)
 
 
 def _locate_between(module: ast.Module, pipeline: ast.PipelineDecl, position: int, index: int, edit,
@@ -171,11 +174,11 @@ def _locate_between(module: ast.Module, pipeline: ast.PipelineDecl, position: in
         replaced = (len(members), len(members))
     if source is None or source.text != old:
         return None
-    delta = edit.new_end - edit.old_end
     (line, column), (end_line, end_column) = source.position(start), source.position(end)
     region = Span(pipeline.span.file, line, column, end_line, end_column, start, end)
     indent = " " * (column - 1)  # what precedes the blank on its line (the member before), made blank
-    return _Located(module, pipeline, position, None, region, delta, text[start:end + delta], indent, replaced)
+    return _Located(module, pipeline, position, None, region, text[start:end + edit.delta], indent, replaced,
+                    edit)
 
 
 def _splice(base: Analysis, located: _Located) -> tuple[ast.Module, SourceFile, Regions] | None:

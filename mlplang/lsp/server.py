@@ -35,28 +35,21 @@ import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from mlplang import __version__
 from mlplang.diagnostics import codes
-from mlplang.diagnostics.model import Diagnostic, Severity
 from mlplang.lsp import incremental, member_edit
-from mlplang.lsp.analysis import Analysis, Occurrence, config_for, display_to_path
+from mlplang.lsp.analysis import Analysis, Occurrence, config_for
 from mlplang.lsp.completion import complete
+from mlplang.lsp.convert import location, lsp_diagnostics, to_range
 from mlplang.lsp.positions import LineIndex
 from mlplang.perf import freezes_itself, paused_gc
-from mlplang.source import Span
 
 log = logging.getLogger("mlplang.lsp")
 
-SEVERITIES = {
-    Severity.ERROR: types.DiagnosticSeverity.Error,
-    Severity.WARNING: types.DiagnosticSeverity.Warning,
-    Severity.INFO: types.DiagnosticSeverity.Information,
-}
 COMPLETION_KINDS = {
     "keyword": types.CompletionItemKind.Keyword,
     "step": types.CompletionItemKind.Function,
@@ -69,7 +62,6 @@ COMPLETION_KINDS = {
 }
 DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 RENAMEABLE = ("node", "output", "param", "secret", "input")
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
 IDLE_COLLECTION_DELAY = 1.0  # seconds without edits before retired analyses are collected
 MAX_BUILDS_BETWEEN_COLLECTIONS = 50  # retired analyses keep ~1 MB each of garbage cycles until then
 
@@ -140,10 +132,9 @@ class MlpLanguageServer(LanguageServer):
         cached = self.cache.get(uri)
         if cached is None or cached.text != text:
             base = self.bases.get(uri)
-            where = member_edit.local_edit(base.analysis, text) if base is not None else None
-            if where == "member" or (where == "between" and not members_only):
-                edits = incremental.EditMap(incremental.difference(base.text, text))
-                return base.analysis, LineIndex(text, self.encoding), edits
+            local = member_edit.local_edit(base.analysis, text) if base is not None else None
+            if local is not None and (local[0] == "member" or not members_only):
+                return base.analysis, LineIndex(text, self.encoding), incremental.EditMap(local[1])
         analysis, index = self.analysis(uri)
         return analysis, index, incremental.NO_EDIT
 
@@ -170,7 +161,7 @@ class MlpLanguageServer(LanguageServer):
                 self.cache[uri] = entry
                 if retired is not None:
                     self.retired.append(retired)  # freed by `_collect`, after publishing
-                if not any(d.code.startswith(incremental.SYNTAX_CODES) for d in analysis.result.diagnostics):
+                if not incremental.has_syntax_errors(analysis):
                     replaced = self.bases.get(uri)
                     self.bases[uri] = entry
                     if replaced is not None:
@@ -328,71 +319,6 @@ def _chain(source: Future, target: Future) -> None:
     source.add_done_callback(done)
 
 
-def lsp_diagnostics(analysis: Analysis, text: str, encoding: str) -> list[types.Diagnostic]:
-    if not analysis.diagnostics:
-        return []
-    index = LineIndex(text, encoding)
-    return [to_lsp_diagnostic(d, analysis, index) for d in analysis.diagnostics]
-
-
-def to_range(span: Span, index: LineIndex) -> types.Range:
-    start = types.Position(*index.position(span.start))
-    end = types.Position(*index.position(span.end))
-    return types.Range(start=start, end=end)
-
-
-def _location(span: Span, analysis: Analysis, index: LineIndex) -> types.Location | None:
-    if span.file == analysis.path:
-        return types.Location(uri=_uri(analysis), range=to_range(span, index))
-    text = analysis.source_text(span.file)
-    path = display_to_path(span.file, analysis.real_path)
-    if text is None or path is None:
-        return None
-    return types.Location(uri=path.as_uri(), range=to_range(span, LineIndex(text, index.encoding)))
-
-
-def _uri(analysis: Analysis) -> str:
-    return analysis.real_path.as_uri() if analysis.real_path else analysis.path
-
-
-@functools.cache
-def _code_description(code: str) -> types.CodeDescription | None:
-    entry = codes.REGISTRY.get(code)
-    if entry is None:
-        return None
-    page = "rules.md" if entry.kind == "rule" else "language.md"
-    anchor = f"#{entry.code}-{entry.name}".lower() if entry.kind == "rule" else ""
-    return types.CodeDescription(href=(DOCS / page).as_uri() + anchor)
-
-
-def to_lsp_diagnostic(diagnostic: Diagnostic, analysis: Analysis, index: LineIndex) -> types.Diagnostic:
-    message = diagnostic.message
-    if diagnostic.span.file == analysis.path:
-        range_ = to_range(diagnostic.span, index)
-    else:  # a mistake inside an imported module: shown at the top, with its place
-        range_ = types.Range(start=types.Position(0, 0), end=types.Position(0, 0))
-        message = f"{diagnostic.span}: {message}"
-    if diagnostic.label:
-        message += f" ({diagnostic.label})"
-    if diagnostic.help:
-        message += f"\nhelp: {diagnostic.help}"
-    related = []
-    for label in diagnostic.labels:
-        location = _location(label.span, analysis, index)
-        if location is not None:
-            related.append(types.DiagnosticRelatedInformation(location=location, message=label.message or "here"))
-    return types.Diagnostic(
-        range=range_,
-        severity=SEVERITIES[diagnostic.severity],
-        code=diagnostic.code,
-        code_description=_code_description(diagnostic.code),
-        source="mlp",
-        message=message,
-        related_information=related or None,
-        data={"help": diagnostic.help or "", "label": diagnostic.label},
-    )
-
-
 def safe(default=None):
     """Runs a request handler, logging instead of raising on any failure."""
 
@@ -467,7 +393,7 @@ def definition(ls: MlpLanguageServer, params: types.DefinitionParams) -> types.L
     if occurrence is None:
         return None
     span = analysis.definition(occurrence.key)
-    return _location(span, analysis, index) if span else None
+    return location(span, analysis, index) if span else None
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
@@ -480,7 +406,7 @@ def references(ls: MlpLanguageServer, params: types.ReferenceParams) -> list[typ
     definition = analysis.definition(occurrence.key)
     if params.context.include_declaration and definition is not None and definition not in spans:
         spans.insert(0, definition)  # declared in another file (a template)
-    return [loc for span in spans if (loc := _location(span, analysis, index)) is not None]
+    return [loc for span in spans if (loc := location(span, analysis, index)) is not None]
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", ":", "{", "$"]))
