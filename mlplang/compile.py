@@ -19,6 +19,7 @@ from mlplang.compiler.lineage import Lineage
 from mlplang.config import ConfigError, LintConfig
 from mlplang.diagnostics.model import Diagnostic, has_errors
 from mlplang.lint import lint
+from mlplang.parallel import FAILED, Forked, can_fork
 from mlplang.perf import paused_gc
 
 
@@ -57,24 +58,60 @@ class TargetsOutcome:
 
 
 def compile_targets(result: LoadResult, targets: Sequence[str], config: LintConfig,
-                    overrides: Mapping[str, dict] | None = None) -> TargetsOutcome:
+                    overrides: Mapping[str, dict] | None = None, jobs: int = 1) -> TargetsOutcome:
     """Lint once, then emit for each target (all or nothing per target).
 
     `overrides` holds each target's options over its [tool.mlp.TARGET] table.
-    Nothing is emitted if linting finds an error."""
+    Nothing is emitted if linting finds an error. With `jobs` above 1 (at
+    most that many processes; 0: one per target), a large pipeline's other
+    targets are emitted in forked processes while this one lints and emits
+    the first (`mlplang.parallel`); the outcome is the same as with one job."""
+    overrides = overrides or {}
     # The rules and the backends build large trees of small dicts and strings
     # with no cycles: with the collector running, each full collection would
     # rescan the whole IR and everything built so far (mlplang.perf).
     with paused_gc():
-        findings = lint(result, config)
-        outcome = TargetsOutcome(findings, {})
-        if has_errors(findings):
+        # Forked before linting, which they need not wait for: their work is thrown
+        # away if linting finds an error.
+        children = _fork_emitters(result, targets, config, overrides, jobs)
+        try:
+            findings = lint(result, config)
+            outcome = TargetsOutcome(findings, {})
+            if has_errors(findings):
+                return outcome
+            # one unit per pipeline for all the targets: what they look up in it is indexed once
+            units = [_unit(result, pipeline) for pipeline in result.pipelines]
+            for target in targets:
+                emitted = children.pop(target).result() if target in children else FAILED
+                if emitted is FAILED:  # not forked, or the child failed: the error, if any, shows here
+                    emitted = _emit(units, target, config, overrides.get(target))
+                outcome.targets[target] = emitted
             return outcome
-        # one unit per pipeline for all the targets: what they look up in it is indexed once
-        units = [_unit(result, pipeline) for pipeline in result.pipelines]
-        for target in targets:
-            outcome.targets[target] = _emit(units, target, config, (overrides or {}).get(target))
-        return outcome
+        finally:
+            for child in children.values():
+                child.cancel()
+
+
+FORK_MIN_STEPS = 500
+"""Below this many steps, emitting takes less than forking costs (a few ms for
+a large process, more than the emitters of a small pipeline)."""
+
+
+def _fork_emitters(result: LoadResult, targets: Sequence[str], config: LintConfig,
+                   overrides: Mapping[str, dict], jobs: int) -> dict[str, Forked]:
+    """A forked child emitting each target but the first, when that is worth it."""
+    if jobs == 0:
+        jobs = len(targets)
+    jobs = min(jobs, len(targets))
+    if jobs < 2 or sum(len(p.steps) for p in result.pipelines) < FORK_MIN_STEPS or not can_fork():
+        return {}
+    children = {}
+    for target in targets[1:jobs]:
+        def emit(target: str = target) -> CompileOutcome:
+            units = [_unit(result, pipeline) for pipeline in result.pipelines]
+            return _emit(units, target, config, overrides.get(target))
+        children[target] = Forked(emit)
+    return children
 
 
 def compile_result(result: LoadResult, target: str, config: LintConfig, overrides: dict | None = None) -> CompileOutcome:

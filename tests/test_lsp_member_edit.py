@@ -431,8 +431,11 @@ def test_document_symbols_inside_an_edited_member_need_no_new_analysis(tmp_path:
     text = generate(30, "chain")
     uri = (tmp_path / "doc.mlp").as_uri()
 
+    servers = []
+
     def server_with(document: str):
         ls = lsp.MlpLanguageServer()
+        servers.append(ls)
         ls.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Full)
         ls.protocol.server_capabilities = types.ServerCapabilities(position_encoding=types.PositionEncodingKind.Utf16)
         ls.workspace.put_text_document(types.TextDocumentItem(uri=uri, language_id="mlp", version=1, text=document))
@@ -451,7 +454,8 @@ def test_document_symbols_inside_an_edited_member_need_no_new_analysis(tmp_path:
         assert symbols(ls) == expected
         assert ls.builds == builds + (0 if derived else 1)
         builds = ls.builds
-    ls.worker.shutdown()
+    for server in servers:
+        server.worker.shutdown()  # no thread left behind (it would forbid forking in later tests)
 
 
 def test_a_failing_shortcut_falls_back_to_a_full_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -1,0 +1,197 @@
+"""Forked work (`mlplang.parallel`) and the compile of several targets in several processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import mlplang
+from mlplang import compile as compile_module
+from mlplang import parallel
+from mlplang.compile import compile_targets
+from mlplang.config import LintConfig
+from mlplang.parallel import FAILED, Forked, can_fork
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.mlp"))
+TARGETS = ("github", "airflow", "kubeflow")
+CONFIG = LintConfig(targets={"kubeflow": {"approval": "waive"}})
+
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux") or parallel.cores() < 2,
+                                reason="forks only on Linux with two cores or more")
+
+
+@pytest.fixture(autouse=True)
+def _single_threaded():
+    # Another test's leftover thread would (rightly) forbid forking.
+    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
+
+
+@needs_fork
+def test_a_child_returns_its_value():
+    child = Forked(lambda: {"pid": os.getpid(), "big": "x" * 3_000_000})
+    value = child.result()
+    assert value["pid"] != os.getpid() and len(value["big"]) == 3_000_000
+
+
+@needs_fork
+@pytest.mark.parametrize("work", [
+    lambda: 1 / 0,  # raises
+    lambda: os.kill(os.getpid(), signal.SIGKILL),  # dies
+    lambda: threading.Lock(),  # a result that cannot be pickled
+    lambda: os._exit(0),  # exits without a result
+])
+def test_a_child_that_does_not_deliver_is_failed(work):
+    assert Forked(work).result() is FAILED
+
+
+@needs_fork
+def test_a_cancelled_child_is_gone():
+    child = Forked(lambda: __import__("time").sleep(60))
+    pid = child._pid
+    child.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    assert child.result() is FAILED
+
+
+def test_no_fork_with_other_threads_or_in_a_child(monkeypatch):
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        thread.join()
+    monkeypatch.setattr(parallel, "_in_child", True)
+    assert not can_fork()
+
+
+@needs_fork
+def test_the_parents_buffered_output_is_written_once(tmp_path):
+    script = ("import sys; from mlplang.parallel import Forked\n"
+              "sys.stdout.write('before '); assert Forked(lambda: 7).result() == 7; print('after')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=ROOT)
+    assert result.stdout == "before after\n"
+
+
+# ---- several targets in several processes ----------------------------------------------
+
+
+class _Spy:
+    """Counts the children forked and whether each delivered."""
+
+    def __init__(self, monkeypatch):
+        self.forked: list[Forked] = []
+        self.delivered = 0
+        original_init, original_result = Forked.__init__, Forked.result
+
+        def init(child, function):
+            original_init(child, function)
+            self.forked.append(child)
+
+        def result(child):
+            value = original_result(child)
+            self.delivered += value is not FAILED
+            return value
+
+        monkeypatch.setattr(Forked, "__init__", init)
+        monkeypatch.setattr(Forked, "result", result)
+
+
+def _files(outcome):
+    return {target: [(f.path, f.content) for f in o.files] for target, o in outcome.targets.items()}
+
+
+def _diagnostics(outcome):
+    return [outcome.diagnostics, {t: o.diagnostics for t, o in outcome.targets.items()}]
+
+
+@needs_fork
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_forked_targets_give_what_one_process_gives(path, monkeypatch):
+    result = mlplang.load(str(path))
+    serial = compile_targets(result, TARGETS, CONFIG, jobs=1)
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    spy = _Spy(monkeypatch)
+    forked = compile_targets(result, TARGETS, CONFIG, jobs=0)
+    assert len(spy.forked) == 2 and spy.delivered == 2
+    assert _files(forked) == _files(serial) and any(_files(serial).values())
+    assert _diagnostics(forked) == _diagnostics(serial)
+
+
+@needs_fork
+def test_jobs_bounds_the_processes(monkeypatch):
+    result = mlplang.load(str(EXAMPLES[0]))
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    spy = _Spy(monkeypatch)
+    compile_targets(result, TARGETS, CONFIG, jobs=2)
+    assert len(spy.forked) == 1
+    compile_targets(result, TARGETS, CONFIG, jobs=1)
+    compile_targets(result, TARGETS[:1], CONFIG, jobs=0)
+    assert len(spy.forked) == 1
+
+
+@needs_fork
+def test_small_pipelines_are_not_forked(monkeypatch):
+    spy = _Spy(monkeypatch)
+    compile_targets(mlplang.load(str(EXAMPLES[0])), TARGETS, CONFIG, jobs=0)
+    assert spy.forked == []
+
+
+@needs_fork
+def test_a_failed_child_is_done_again_here(monkeypatch):
+    result = mlplang.load(str(EXAMPLES[0]))
+    serial = compile_targets(result, TARGETS, CONFIG, jobs=1)
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    original_emit = compile_module._emit
+    parent = os.getpid()
+
+    def emit_failing_in_children(units, target, config, overrides):
+        if os.getpid() != parent:
+            raise RuntimeError("boom")
+        return original_emit(units, target, config, overrides)
+
+    monkeypatch.setattr(compile_module, "_emit", emit_failing_in_children)
+    spy = _Spy(monkeypatch)
+    forked = compile_targets(result, TARGETS, CONFIG, jobs=0)
+    assert len(spy.forked) == 2 and spy.delivered == 0
+    assert _files(forked) == _files(serial)
+
+
+@needs_fork
+def test_lint_errors_cancel_the_children(monkeypatch):
+    result = mlplang.load(str(ROOT / "examples" / "bad" / "unsafe_deploy.mlp"))
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    spy = _Spy(monkeypatch)
+    outcome = compile_targets(result, TARGETS, CONFIG, jobs=0)
+    assert not outcome.ok and outcome.targets == {}
+    assert len(spy.forked) == 2 and spy.delivered == 0
+    assert all(child._pid is None for child in spy.forked)  # waited for: no zombie left
+
+
+@needs_fork
+def test_compile_jobs_option_writes_the_same_files(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mlplang.cli import main
+
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    spy = _Spy(monkeypatch)
+    written = {}
+    for jobs in ("1", "0"):
+        out = tmp_path / jobs
+        result = CliRunner().invoke(main, ["compile", str(EXAMPLES[0]), "-t", "github", "-t", "airflow",
+                                           "-j", jobs, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        written[jobs] = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(spy.forked) == spy.delivered == 1
+    assert written["0"] == written["1"] and len(written["1"]) == 4
