@@ -76,8 +76,28 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
     With `start`, the text before that offset is skipped (positions stay
     those of the whole text): the language server parses one edited member
     that way (`mlplang.lsp.incremental`)."""
+    outcome, value = run(source, builder, comments, start, [tables.START], [])
+    return value if outcome == ACCEPTED else None
+
+
+# What `run` stopped at.
+ACCEPTED = 0  # the end of the text, the start rule complete: the value is the top-level items
+REJECTED = 1  # a syntax error (value None)
+PAUSED = 2  # the first token at or after `pause_at`, its reductions done, not shifted: value is its offset
+FLOOR = 3  # a reduction that would pop the stacks below `floor`, not done: value is the lookahead's offset
+
+
+def run(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comment], start: int,
+        state_stack: list[int], value_stack: list, pause_at: int | None = None, floor: int = 1) -> tuple[int, object]:
+    """Run the automaton over the text from offset `start` on the given stacks (changed in place).
+
+    A whole parse starts from `[START]` and an empty value stack. Stopping at
+    PAUSED or FLOOR leaves the stacks as they are, so that the run can go on
+    from the returned offset; `mlplang.dsl.split_parse` runs the two halves of a
+    large file that way, one of them on stacks that hold only their top. The
+    start state is never popped (floor 1), so the check costs nothing in a
+    whole parse; it is made only where more than the top is popped."""
     text = source.text
-    path = source.path
     line_starts = source._line_starts
     last_line = len(line_starts)
     actions = tables.ACTIONS
@@ -85,15 +105,16 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
     keywords = _KEYWORDS
     item_words = _ITEM_WORDS
     accept = tables.ACCEPT
+    if pause_at is None:
+        pause_at = len(text) + 1
 
-    state_stack = [tables.START]
-    value_stack: list = []
-    state_actions = actions[tables.START]
+    state_actions = actions[state_stack[-1]]
     # The line of the current token, found by bisection only when a token
     # starts past the end of the previous token's line (most share a line).
     line = bisect_right(line_starts, start)
     line_start = line_starts[line - 1]
     next_line_start = line_starts[line] if line < last_line else len(text) + 1
+    path = source.path
     for match in _TOKENS.finditer(text, start):
         kind = match.lastgroup
         start, end = match.span(kind)
@@ -121,13 +142,15 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
         elif kind == "__END":
             break
         elif kind == "__INVALID":
-            return None
+            return REJECTED, None
         token = _new_token(Tok, (kind, value, start, end, line, column, end_line, end_column))
         while True:
             action = state_actions.get(kind)
             if action is None:
-                return None
+                return REJECTED, None
             if action >= 0:
+                if start >= pause_at:
+                    return PAUSED, start
                 state_stack.append(action)
                 value_stack.append(token)
                 state_actions = actions[action]
@@ -142,26 +165,33 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
                 value_stack[-1] = callback([value_stack[-1]])
                 state = state_stack[-1] = actions[state_stack[-2]][origin]
             elif how == _EXTEND:
+                if len(state_stack) - 2 < floor:
+                    return FLOOR, start
                 tail = value_stack.pop()
                 value_stack[-1] += tail
                 del state_stack[-1]
                 state = state_stack[-1] = actions[state_stack[-2]][origin]
             else:
+                if len(state_stack) - size < floor:
+                    return FLOOR, start
                 _reduce(value_stack, state_stack, size, kept, expand_single, callback)
                 state = actions[state_stack[-1]][origin]
                 state_stack.append(state)
             state_actions = actions[state]
 
+    end_of_text = len(text)
     while True:  # end of input: reduce until the start rule is complete
         action = state_actions.get("$END")
         if action is None or action >= 0:
-            return None
+            return REJECTED, None
         _, size, kept, expand_single, callback, origin = rules[-action - 1]
+        if len(state_stack) - size < floor:
+            return FLOOR, end_of_text
         _reduce(value_stack, state_stack, size, kept, expand_single, callback)
         goto = actions[state_stack[-1]][origin]
         state_stack.append(goto)
         if goto == accept:
-            return value_stack[-1]
+            return ACCEPTED, value_stack[-1]
         state_actions = actions[goto]
 
 

@@ -5,6 +5,8 @@ when it meets a syntax error is the file parsed again by Lark with error
 recovery (`mlplang.dsl.recovery`), which reports every mistake in the file.
 So a valid file costs one fast parse and never imports Lark, and an invalid
 one costs a little more than before: the fast pass stops at the first error.
+A large file's fast parse is shared with a forked process
+(`mlplang.dsl.split_parse`), with the same result.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import threading
 
 from mlplang.diagnostics.model import Diagnostic
-from mlplang.dsl import ast, lalr
+from mlplang.dsl import ast, lalr, split_parse
 from mlplang.dsl.transformer import Context, SyntaxTreeBuilder
 from mlplang.perf import paused_gc
 from mlplang.source import SourceFile
@@ -27,7 +29,7 @@ def parse_source(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
         context = Context(source)
         _builder.context = context
         try:
-            items = lalr.parse_items(source, _builder, context.comments)
+            items = split_parse.parse_items(source, _builder, context)
         finally:
             _builder.context = Context(SourceFile.from_text("", "<idle>"))
         if items is None:

@@ -1,0 +1,77 @@
+"""Syntax trees as nested tuples of plain values, for `marshal`, and back.
+
+A large file is parsed in two processes (`mlplang.dsl.split_parse`); the
+child's half of the tree comes back through a pipe. Pickling nodes would
+cost as much as parsing them (a Python-level `__reduce__` per node and per
+span); as plain tuples and lists they go through `marshal` at C speed, and
+only the rebuilding of the nodes is Python code.
+
+A node is `(class code, field, ...)`, a span the plain tuple of its fields,
+a tuple of nodes a list; strings, numbers, booleans and None are themselves.
+The encoder and decoder of each node class are generated from its field
+annotations, like its `__init__` (`mlplang.dsl.ast`).
+"""
+
+from __future__ import annotations
+
+import functools
+import marshal
+from collections.abc import Callable, Sequence
+
+from mlplang.dsl import ast
+from mlplang.source import Span
+
+_SCALARS = frozenset({"str", "bool", "int", "int | float"})
+
+
+def _node_classes() -> tuple[type[ast.Node], ...]:
+    classes = [value for value in vars(ast).values()
+               if isinstance(value, type) and issubclass(value, ast.Node) and value is not ast.Node]
+    return tuple(sorted(classes, key=lambda cls: cls.__name__))
+
+
+def _field_kind(annotation: str) -> str:
+    if annotation == "Span":
+        return "span"
+    if annotation in _SCALARS:
+        return "scalar"
+    if annotation.startswith("tuple["):
+        return "nodes"
+    if annotation.endswith("| None"):
+        return "optional"
+    return "node"
+
+
+# Each field's code, by kind: `E` maps a class to its encoder, `D` a code to its decoder.
+_ENCODE = {"span": "tuple({v})", "scalar": "{v}", "nodes": "[E[type(x)](x) for x in {v}]",
+           "optional": "None if {v} is None else E[type({v})]({v})", "node": "E[type({v})]({v})"}
+_DECODE = {"span": "new(Span, {v})", "scalar": "{v}", "nodes": "tuple([D[x[0]](x) for x in {v}])",
+           "optional": "None if {v} is None else D[{v}[0]]({v})", "node": "D[{v}[0]]({v})"}
+
+
+@functools.cache
+def _codecs() -> tuple[dict[type, Callable], list[Callable]]:
+    """Per node class: an encoder (by class) and a decoder (by code)."""
+    encoders: dict[type, Callable] = {}
+    decoders: list[Callable] = []
+    namespace = {"E": encoders, "D": decoders, "new": tuple.__new__, "Span": Span}
+    for code, cls in enumerate(_node_classes()):
+        kinds = [_field_kind(cls.__annotations__[name]) for name in cls.__match_args__]
+        fields = ", ".join(_ENCODE[kind].format(v=f"n.{name}") for name, kind in zip(cls.__match_args__, kinds))
+        decoded = ", ".join(_DECODE[kind].format(v=f"t[{i + 1}]") for i, kind in enumerate(kinds))
+        scope = {**namespace, "cls": cls}
+        exec(f"def encode_one(n): return ({code}, {fields})\n"  # noqa: S102 - generated from annotations
+             f"def decode_one(t): return cls({decoded})\n", scope)
+        encoders[cls] = scope["encode_one"]
+        decoders.append(scope["decode_one"])
+    return encoders, decoders
+
+
+def dumps(nodes: Sequence[ast.Node]) -> bytes:
+    encoders, _ = _codecs()
+    return marshal.dumps([encoders[type(node)](node) for node in nodes])
+
+
+def loads(data: bytes) -> list[ast.Node]:
+    _, decoders = _codecs()
+    return [decoders[encoded[0]](encoded) for encoded in marshal.loads(data)]
