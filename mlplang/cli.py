@@ -118,13 +118,21 @@ def _load_all(files: list[Path]):
     return results, unreadable
 
 
+def _echo_rendered(diagnostics, sources, err: bool = False) -> None:
+    """Each diagnostic as a compiler shows it, a blank line after each, in one write
+    (10,000 warnings were 20,000 writes, 0.1 s)."""
+    from mlplang.diagnostics.render import render
+
+    if diagnostics:
+        click.echo("".join(f"{render(d, sources.get(d.span.file))}\n\n" for d in diagnostics), nl=False, err=err)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 def check(paths: tuple[str, ...], quiet: bool) -> None:
     """Check FILES (or directories of .mlp files) for language errors."""
     from mlplang.diagnostics.model import Severity
-    from mlplang.diagnostics.render import render
 
     results, unreadable = _load_all(expand_paths(paths))
     errors = warnings = 0
@@ -134,9 +142,8 @@ def check(paths: tuple[str, ...], quiet: bool) -> None:
                 errors += 1
             elif diagnostic.severity is Severity.WARNING:
                 warnings += 1
-            if not quiet:
-                click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)))
-                click.echo()
+        if not quiet:
+            _echo_rendered(result.diagnostics, result.sources)
     click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(results), 'file')}")
     if unreadable:
         sys.exit(EXIT_USAGE)
@@ -185,7 +192,6 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None
     from mlplang.diagnostics import formats
     from mlplang.diagnostics.codes import REGISTRY
     from mlplang.diagnostics.model import Severity
-    from mlplang.diagnostics.render import render
     from mlplang.lint import lint as lint_result
 
     all_rules()  # registers the rules' codes, which the configuration may name
@@ -215,9 +221,7 @@ def lint(paths: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None
     elif fmt == "github":
         click.echo(formats.to_github(diagnostics), nl=False)
     else:
-        for diagnostic in diagnostics:
-            click.echo(render(diagnostic, sources.get(diagnostic.span.file)))
-            click.echo()
+        _echo_rendered(diagnostics, sources)
         errors = sum(d.severity is Severity.ERROR for d in diagnostics)
         warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
         click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(results), 'file')}")
@@ -300,7 +304,6 @@ def compile_command(paths: tuple[str, ...], targets: tuple[str, ...], output: st
     from mlplang.backends.writer import WriteError, write_files
     from mlplang.compile import compile_targets
     from mlplang.config import ConfigError, find_config
-    from mlplang.diagnostics.render import render
 
     targets = tuple(dict.fromkeys(targets))  # `-t github -t github` is one target
     overrides = _options_by_target(options, targets)
@@ -316,10 +319,8 @@ def compile_command(paths: tuple[str, ...], targets: tuple[str, ...], output: st
         except ConfigError as error:
             click.echo(f"mlp: error: {error}", err=True)
             sys.exit(EXIT_USAGE)
-        shown = [*outcome.diagnostics, *(d for o in outcome.targets.values() for d in o.diagnostics)]
-        for diagnostic in shown:
-            click.echo(render(diagnostic, result.sources.get(diagnostic.span.file)), err=True)
-            click.echo(err=True)
+        _echo_rendered([*outcome.diagnostics, *(d for o in outcome.targets.values() for d in o.diagnostics)],
+                       result.sources, err=True)
         if not outcome.ok:
             failed = True
             continue

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from strategies import programs
 
 from mlplang.diagnostics import codes
-from mlplang.dsl import parser, split_parse, tree_codec
-from mlplang.dsl import ast
+from mlplang.dsl import ast, parser, split_parse, tree_codec
 from mlplang.parallel import cores
 
 ROOT = Path(__file__).resolve().parent.parent
