@@ -19,14 +19,13 @@ the exception) is the one a serial run gives.
 from __future__ import annotations
 
 import os
-import pickle
-import signal
 import sys
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+# pickle and signal are imported where used: `mlp compile` imports this module at start.
 
 _in_child = False
 
@@ -88,6 +87,8 @@ class Forked(Generic[T]):
         if status != 0 or not chunks:
             return FAILED
         try:
+            import pickle
+
             return pickle.loads(b"".join(chunks))
         except Exception:  # a truncated or unreadable result: do the work again
             return FAILED
@@ -96,6 +97,8 @@ class Forked(Generic[T]):
         """Stop the child (its result is not wanted)."""
         if self._pid is None:
             return
+        import signal
+
         try:
             os.kill(self._pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -114,6 +117,8 @@ def _child(function: Callable[[], object], write_end: int) -> None:
     _in_child = True
     code = 1
     try:
+        import pickle
+
         payload = pickle.dumps(function(), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(payload)

@@ -347,3 +347,23 @@ def test_in_process_invocations_leave_the_collector_alone(runner: CliRunner, mon
         assert run(runner, "lsp").exit_code == 0 and not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("code, status, stderr", [(None, 0, ""), (3, 3, ""), ("bye", 1, "bye\n")])
+def test_a_short_lived_process_exits_without_freeing_but_as_sys_exit_would(code, status, stderr):
+    """`_exit_now` skips freeing what the command loaded, never the exit handlers or buffered output."""
+    script = ("import atexit, sys\nfrom mlplang.cli import _exit_now\n"
+              "atexit.register(lambda: print('handler'))\n"
+              f"sys.stdout.write('buffered '); _exit_now({code!r})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (status, "buffered handler\n", stderr)
+
+
+def test_mlp_as_a_process_prints_all_and_keeps_its_exit_codes(tmp_path):
+    bad = tmp_path / "bad.mlp"
+    bad.write_text("pipeline p {\n  step s { in x: Dataset = nowhere }\n}\n", encoding="utf-8")
+    for path, status in ((ROOT / "examples" / "fraud_detection.mlp", 0), (bad, 1), (tmp_path / "missing.mlp", 2)):
+        process = subprocess.run([sys.executable, "-m", "mlplang", "check", str(path)], capture_output=True, text=True)
+        in_process = CliRunner().invoke(main, ["check", str(path)])
+        assert process.returncode == in_process.exit_code == status
+        assert process.stdout == in_process.stdout and process.stderr == in_process.stderr
