@@ -51,7 +51,7 @@ def write_files(directory: Path, files: list[EmittedFile]) -> list[Path]:
                 handle, backup = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".bak", dir=target.parent)
                 os.close(handle)
                 backups[target] = Path(backup)
-                shutil.copy2(target, backup)
+                _keep_copy(target, Path(backup))
         for temporary, target in staged:
             os.replace(temporary, target)
             replaced.append(target)
@@ -67,6 +67,18 @@ def write_files(directory: Path, files: list[EmittedFile]) -> list[Path]:
     for backup in backups.values():
         backup.unlink(missing_ok=True)
     return [target for _, target in staged]
+
+
+def _keep_copy(target: Path, backup: Path) -> None:
+    """The file at `target` kept under the name `backup` (which exists, empty): a
+    second name for the same file where the file system allows it (nothing is
+    copied, however large; the rename over `target` leaves the old file to this
+    name), else a copy."""
+    try:
+        os.unlink(backup)
+        os.link(target, backup, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(target, backup)
 
 
 def _roll_back(replaced: list[Path], backups: dict[Path, Path]) -> None:

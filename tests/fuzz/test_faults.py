@@ -162,3 +162,25 @@ def test_fmt_refused_its_write_exits_2_and_keeps_the_file(tmp_path, monkeypatch)
     assert f"mlp: error: cannot write {file}: Permission denied" in result.stderr
     assert file.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ugly.mlp"]
+
+
+def test_without_hard_links_the_previous_files_are_copied_and_restored(previous, monkeypatch):
+    """Backups are second names for the previous files; a file system without hard links gets copies."""
+    target, out, before = previous
+    real_replace = os.replace
+    calls = []
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    def refuse_last(src, dst):
+        calls.append(dst)
+        if len(calls) == len(before):
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(writer.os, "link", no_links)
+    monkeypatch.setattr(writer.os, "replace", refuse_last)
+    assert compile_(target, out).exit_code == 2
+    assert snapshot(out) == before
+    assert no_temporaries(out)
