@@ -57,20 +57,29 @@ class Forked(Generic[T]):
     """`function()` running in a forked child process; `result()` waits for its value.
 
     The child writes its pickled result to a pipe and exits with `os._exit`
-    (no cleanup, no flushing of the parent's buffers). The parent may do other
+    (no cleanup, and no flushing of the output the parent had buffered, which
+    would then be written twice). If no child can be started (no process or
+    file descriptor left), `result()` is FAILED at once. The parent may do other
     work meanwhile: a child with a large result blocks on the full pipe until
     `result()` reads it, which costs it nothing but waiting."""
 
     def __init__(self, function: Callable[[], T]) -> None:
-        read_end, write_end = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
+        self._pid: int | None = None
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:  # out of file descriptors: no child, the caller does the work
+            return
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: likewise
+            os.close(read_end)
+            os.close(write_end)
+            return
         if pid == 0:
             os.close(read_end)
             _child(function, write_end)  # never returns
         os.close(write_end)
-        self._pid: int | None = pid
+        self._pid = pid
         self._read_end = read_end
 
     def result(self) -> T | _Failed:

@@ -195,3 +195,18 @@ def test_compile_jobs_option_writes_the_same_files(tmp_path, monkeypatch):
         written[jobs] = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert len(spy.forked) == spy.delivered == 1
     assert written["0"] == written["1"] and len(written["1"]) == 4
+
+
+@needs_fork
+def test_when_no_process_can_be_started_the_work_is_done_here(monkeypatch):
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    child = Forked(lambda: 1)
+    assert child.result() is FAILED
+    child.cancel()
+    result = mlplang.load(str(EXAMPLES[0]))
+    monkeypatch.setattr(compile_module, "FORK_MIN_STEPS", 0)
+    serial = compile_targets(result, TARGETS, CONFIG, jobs=1)
+    assert _files(compile_targets(result, TARGETS, CONFIG, jobs=0)) == _files(serial)

@@ -178,3 +178,15 @@ def test_the_codec_gives_back_equal_nodes_of_every_class():
         walk(module.items)
         walk(module.comments)
     assert seen | {ast.Module} == set(tree_codec._node_classes())  # every class went through the codec
+
+
+def test_when_no_process_can_be_started_this_one_parses_all(split, monkeypatch):
+    import os
+
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    text = bench_generate.generate(60, "wide")
+    assert split(text, 0.5) == one_pass(text)
+    assert split.joined == 0
