@@ -48,9 +48,10 @@ def cores() -> int:
 
 
 def can_fork() -> bool:
-    """Whether `Forked` may be used here and now (see the module's docstring)."""
+    """Whether `Forked` may be used here and now (see the module's docstring);
+    never with `MLP_NO_FORK=1` (profiling one process, debugging)."""
     return (sys.platform.startswith("linux") and hasattr(os, "fork") and not _in_child
-            and threading.active_count() == 1 and cores() > 1)
+            and threading.active_count() == 1 and cores() > 1 and os.environ.get("MLP_NO_FORK") != "1")
 
 
 class Forked(Generic[T]):
@@ -117,7 +118,10 @@ class Forked(Generic[T]):
 
     def _wait(self) -> int:
         pid, self._pid = self._pid, None
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by someone else (a SIGCHLD handler of the embedding program)
+            return -1
         return os.waitstatus_to_exitcode(status)
 
 

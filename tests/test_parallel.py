@@ -72,6 +72,17 @@ def test_no_fork_with_other_threads_or_in_a_child(monkeypatch):
         thread.join()
     monkeypatch.setattr(parallel, "_in_child", True)
     assert not can_fork()
+    monkeypatch.setattr(parallel, "_in_child", False)
+    monkeypatch.setenv("MLP_NO_FORK", "1")
+    assert not can_fork()
+
+
+@needs_fork
+def test_a_child_reaped_by_someone_else_is_failed():
+    """An embedding program's SIGCHLD handler may reap our child before we do."""
+    child = Forked(lambda: 1)
+    os.waitpid(child._pid, 0)
+    assert child.result() is FAILED
 
 
 @needs_fork
