@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,44 @@ def test_a_child_returns_its_value():
 ])
 def test_a_child_that_does_not_deliver_is_failed(work):
     assert Forked(work).result() is FAILED
+
+
+@needs_fork
+def test_a_streaming_child_sends_pieces_in_order_then_its_value():
+    def work(send):
+        for piece in (b"first", b"", b"x" * 2_000_000):
+            send(piece)
+        return "done"
+
+    child = Forked(work, stream=True)
+    assert list(child.received()) == [b"first", b"", b"x" * 2_000_000]
+    assert child.result() == "done"
+
+
+@needs_fork
+def test_a_streaming_child_that_fails_after_sending_is_failed():
+    def work(send):
+        send(b"piece")
+        raise RuntimeError("half way")
+
+    child = Forked(work, stream=True)
+    assert list(child.received()) == [b"piece"]
+    assert child.result() is FAILED
+
+
+@needs_fork
+def test_a_child_with_a_large_result_ends_before_it_is_read():
+    """Its result waits in the shared file, not in a full pipe: the child is free at once."""
+    child = Forked(lambda: b"x" * 30_000_000)
+    deadline = time.monotonic() + 30
+    while _process_state(child._pid) != "Z":  # exited, not yet waited for
+        assert time.monotonic() < deadline, "the child is still running: it waits for its result to be read"
+        time.sleep(0.01)
+    assert child.result() == b"x" * 30_000_000
+
+
+def _process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 @needs_fork
@@ -105,8 +144,8 @@ class _Spy:
         self.delivered = 0
         original_init, original_result = Forked.__init__, Forked.result
 
-        def init(child, function):
-            original_init(child, function)
+        def init(child, function, *args, **kwargs):
+            original_init(child, function, *args, **kwargs)
             self.forked.append(child)
 
         def result(child):
