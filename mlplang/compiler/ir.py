@@ -227,11 +227,12 @@ class Command(IRNode):
     @property
     def source_text(self) -> str:
         """The command with interpolations written back as `${ns.name}`."""
-        namespace = {"input": "in", "output": "out", "param": "param"}
-        return "".join(
-            s.text if isinstance(s, Text) else "${" + namespace[s.kind] + "." + s.name + "}"
-            for s in self.segments
-        )
+        return "".join([s.text if type(s) is Text else f"${{{_NAMESPACE_OF[s.kind]}.{s.name}}}"
+                        for s in self.segments])
+
+
+_NAMESPACE_OF = {"input": "in", "output": "out", "param": "param"}
+"""A segment's kind -> the namespace the user wrote."""
 
 
 # ---- declarations ----------------------------------------------------------------

@@ -152,9 +152,11 @@ def _task_texts(task: ir.Task) -> Iterator[_Text]:
         value = env.value
         if isinstance(value, ir.LiteralValue) and not isinstance(value.value, bool):
             yield _Text(str(value.value), value.span, f"env `{env.name}` of {who}", literal=True, key=env.name)
-    yield from _plain(task.name_span, who, description=task.description)
+    if task.description:  # as `_plain` would, without a generator per task and output (10,000s of them)
+        yield _Text(task.description, task.name_span, f"the description of {who}")
     for output in task.outputs:
-        yield from _plain(output.span, f"output `{output.name}` of {who}", description=output.description)
+        if output.description:
+            yield _Text(output.description, output.span, f"the description of output `{output.name}` of {who}")
         for column in output.pii or ():
             yield _Text(column, output.span, f"the `pii` of output `{output.name}` of {who}")
     if task.resources is not None and task.resources.gpu_type:
