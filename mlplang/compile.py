@@ -79,8 +79,7 @@ def compile_targets(result: LoadResult, targets: Sequence[str], config: LintConf
             outcome = TargetsOutcome(findings, {})
             if has_errors(findings):
                 return outcome
-            # one unit per pipeline for all the targets: what they look up in it is indexed once
-            units = [_unit(result, pipeline) for pipeline in result.pipelines]
+            units = _units(result)
             for target in targets:
                 emitted = children.pop(target).result() if target in children else FAILED
                 if emitted is FAILED:  # not forked, or the child failed: the error, if any, shows here
@@ -108,8 +107,7 @@ def _fork_emitters(result: LoadResult, targets: Sequence[str], config: LintConfi
     children = {}
     for target in targets[1:jobs]:
         def emit(target: str = target) -> CompileOutcome:
-            units = [_unit(result, pipeline) for pipeline in result.pipelines]
-            return _emit(units, target, config, overrides.get(target))
+            return _emit(_units(result), target, config, overrides.get(target))
         children[target] = Forked(emit)
     return children
 
@@ -119,6 +117,11 @@ def compile_result(result: LoadResult, target: str, config: LintConfig, override
     outcome = compile_targets(result, [target], config, {target: overrides or {}})
     emitted = outcome.targets.get(target, CompileOutcome())
     return CompileOutcome(files=emitted.files, diagnostics=[*outcome.diagnostics, *emitted.diagnostics])
+
+
+def _units(result: LoadResult) -> list[CompileUnit]:
+    """One unit per pipeline for all the targets (of a process): what they look up in it is indexed once."""
+    return [_unit(result, pipeline) for pipeline in result.pipelines]
 
 
 def _unit(result: LoadResult, pipeline) -> CompileUnit:

@@ -190,3 +190,12 @@ def test_when_no_process_can_be_started_this_one_parses_all(split, monkeypatch):
     text = bench_generate.generate(60, "wide")
     assert split(text, 0.5) == one_pass(text)
     assert split.joined == 0
+
+
+@pytest.mark.parametrize("annotation, kind", [
+    ("str", "scalar"), ("str | None", "scalar"), ("int | float", "scalar"), ("Span", "span"),
+    ("Span | None", "optional_span"), ("tuple[Name, ...]", "nodes"), ("Name | None", "optional"), ("Value", "node"),
+])
+def test_the_codec_reads_every_kind_of_field(annotation, kind):
+    """A field whose value can be None is coded by what it holds otherwise (a `str | None` is no node)."""
+    assert tree_codec._field_kind(annotation) == kind

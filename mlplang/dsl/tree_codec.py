@@ -31,21 +31,25 @@ def _node_classes() -> tuple[type[ast.Node], ...]:
 
 
 def _field_kind(annotation: str) -> str:
-    if annotation == "Span":
-        return "span"
-    if annotation in _SCALARS:
+    optional = annotation.endswith(" | None")
+    bare = annotation.removesuffix(" | None")
+    if bare in _SCALARS:  # `str | None` too: None passes through as it is
         return "scalar"
-    if annotation.startswith("tuple["):
+    if bare == "Span":
+        return "optional_span" if optional else "span"
+    if bare.startswith("tuple["):
+        if optional:
+            raise TypeError(f"no codec for a field of type {annotation}")
         return "nodes"
-    if annotation.endswith("| None"):
-        return "optional"
-    return "node"
+    return "optional" if optional else "node"
 
 
 # Each field's code, by kind: `E` maps a class to its encoder, `D` a code to its decoder.
-_ENCODE = {"span": "tuple({v})", "scalar": "{v}", "nodes": "[E[type(x)](x) for x in {v}]",
+_ENCODE = {"span": "tuple({v})", "optional_span": "None if {v} is None else tuple({v})", "scalar": "{v}",
+           "nodes": "[E[type(x)](x) for x in {v}]",
            "optional": "None if {v} is None else E[type({v})]({v})", "node": "E[type({v})]({v})"}
-_DECODE = {"span": "new(Span, {v})", "scalar": "{v}", "nodes": "tuple([D[x[0]](x) for x in {v}])",
+_DECODE = {"span": "new(Span, {v})", "optional_span": "None if {v} is None else new(Span, {v})", "scalar": "{v}",
+           "nodes": "tuple([D[x[0]](x) for x in {v}])",
            "optional": "None if {v} is None else D[{v}[0]]({v})", "node": "D[{v}[0]]({v})"}
 
 
