@@ -76,6 +76,62 @@ def test_table_generation_does_not_depend_on_hash_seeds():
     assert len(outputs) == 1
 
 
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("abc", "a"),
+    ("[A-Ca_]x*", "ABCa_"),
+    ("-?[0-9]", "-0123456789"),  # an optional first character: it or the next
+    ("(a|bc)d", "ab"),
+    ("(?:x?y?)z", "xyz"),
+    ('"""[\\s\\S]*?"""', '"'),
+])
+def test_first_characters_of_a_pattern(pattern: str, expected: str):
+    assert tablegen.first_characters(pattern) == frozenset(expected)
+
+
+@pytest.mark.parametrize("pattern", [
+    "a*",  # can match empty: any character may follow
+    "[^a]", "\\s", ".", "\\Z", "(?=a)a",  # classes and anchors not analysed
+    "(?i:a)", "(?i)a",  # `A` too
+])
+def test_first_characters_unknown(pattern: str):
+    assert tablegen.first_characters(pattern) is None
+
+
+def test_names_are_tried_first_only_when_no_earlier_terminal_can_start_alike():
+    name = "(?P<NAME>[a-z_]+)"
+    assert tablegen._names_first(["(?P<NUMBER>-?[0-9]+)", name, "(?P<DOT>\\.)"]) == [
+        name, "(?P<NUMBER>-?[0-9]+)", "(?P<DOT>\\.)"]
+    kept = ["(?P<NUMBER>[0-9a]+)", name, "(?P<DOT>\\.)"]  # `a` starts both
+    assert tablegen._names_first(kept) == kept
+    unknown = ["(?P<ANY>[^0-9])", name]
+    assert tablegen._names_first(unknown) == unknown
+
+
+def _tokens(pattern, text: str) -> list[tuple[str | None, str]]:
+    return [(m.lastgroup, m.group(m.lastgroup)) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None)
+@given(st.text(alphabet='ab_Z09.-eE"\\\n #={}:,<>=!', max_size=60))
+def test_the_fast_lexer_splits_text_as_lark_orders_its_terminals(text: str):
+    """TOKEN_PATTERN tries NAME first (`tablegen.FIRST`): it must split any text into the
+    same tokens as the alternation in Lark's own order, with the per-character STRING
+    pattern the grammar's unrolled one replaced (docs/language.md gives it)."""
+    import re
+
+    from mlplang.grammar import lalr_tables
+
+    moved = lalr_tables.TOKEN_PATTERN
+    name = "|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)"
+    assert moved.count("(?:(?P<NAME>") == 1
+    in_lark_order = moved.replace("(?:(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)|", "(?:", 1).replace(
+        "|(?P<STRING>", name + "|(?P<STRING>", 1)
+    unrolled = '(?P<STRING>"[^"\\\\\n]*(?:\\\\[^\n][^"\\\\\n]*)*")'
+    assert unrolled in in_lark_order
+    per_character = in_lark_order.replace(unrolled, '(?P<STRING>"([^"\\\\\n]|\\\\[^\n])*")')
+    assert _tokens(re.compile(moved), text) == _tokens(re.compile(per_character), text)
+
+
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_both_paths_agree_on_the_corpus(path: Path):
     text = path.read_text(encoding="utf-8", errors="replace")

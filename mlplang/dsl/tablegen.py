@@ -61,11 +61,101 @@ def _token_pattern(terminals, skipped: str) -> tuple[str, dict[str, str]]:
         alternatives.append(f"(?P<{terminal.name}>{pattern.to_regexp()})")
     if whitespace is None:
         raise SystemExit(f"the grammar has no terminal {skipped}")
+    alternatives = _names_first(alternatives)
     # Anything else is a character no terminal matches: the slow path reports it.
     alternatives.append(r"(?P<__INVALID>[\s\S])")
     alternatives.append(r"(?P<__END>\Z)")
     pattern = f"(?:{whitespace})?(?:{'|'.join(alternatives)})"
     return pattern, dict(sorted(keywords.items()))
+
+
+FIRST = "NAME"
+"""The terminal tried first: names and keywords are half of the tokens of a
+typical file, and each alternative tried before the one that matches costs a
+little (10% of the lexing time of a large file). Moving it ahead of the
+terminals Lark tries before it changes no token as long as none of those can
+start with a character it can start with: `_names_first` checks that."""
+
+
+def _names_first(alternatives: list[str]) -> list[str]:
+    """The alternatives with FIRST's moved to the front, when no alternative before
+    it can start with the same character (else in Lark's order, unchanged)."""
+    first_group = f"(?P<{FIRST}>"
+    index = next((i for i, a in enumerate(alternatives) if a.startswith(first_group)), None)
+    if index is None:
+        return alternatives
+    starts = first_characters(alternatives[index])
+    if starts is None:
+        return alternatives
+    for earlier in alternatives[:index]:
+        other = first_characters(earlier)
+        if other is None or other & starts:
+            return alternatives
+    return [alternatives[index], *alternatives[:index], *alternatives[index + 1:]]
+
+
+def first_characters(pattern: str) -> frozenset[str] | None:
+    """The characters a non-empty match of `pattern` can start with, or None when
+    that is not known for sure (a negated or category class, an anchor, a
+    lookaround, a pattern that can match the empty string, letters of any case)."""
+    try:
+        from re import _parser as sre_parse  # Python 3.11+
+    except ImportError:  # Python 3.10
+        import sre_parse
+    parsed = sre_parse.parse(pattern)
+    if parsed.state.flags & sre_parse.SRE_FLAG_IGNORECASE:
+        return None
+    found, nullable = _first_of_sequence(parsed, sre_parse)
+    return None if found is None or nullable else frozenset(found)
+
+
+def _first_of_sequence(items, sre_parse) -> tuple[set[str] | None, bool]:
+    """(first characters, whether the sequence can match empty) of a parsed sequence."""
+    constants = sre_parse  # the opcodes are re-exported there
+    found: set[str] = set()
+    for op, argument in items:
+        if op is constants.LITERAL:
+            return found | {chr(argument)}, False
+        if op is constants.IN:
+            chars = _class_characters(argument, constants)
+            return (None, False) if chars is None else (found | chars, False)
+        if op is constants.SUBPATTERN:
+            if argument[1] & constants.SRE_FLAG_IGNORECASE:  # (?i:...): both cases of each letter
+                return None, False
+            inner, nullable = _first_of_sequence(argument[-1], sre_parse)
+        elif op is constants.BRANCH:
+            inner, nullable = set(), False
+            for branch in argument[1]:
+                chars, empty = _first_of_sequence(branch, sre_parse)
+                if chars is None:
+                    return None, False
+                inner |= chars
+                nullable |= empty
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            low, _, body = argument
+            inner, nullable = _first_of_sequence(body, sre_parse)
+            nullable = nullable or low == 0
+        else:  # anchors, lookarounds, backreferences, any character: not analysed
+            return None, False
+        if inner is None:
+            return None, False
+        found |= inner
+        if not nullable:
+            return found, False
+    return found, True
+
+
+def _class_characters(items, constants) -> set[str] | None:
+    """The characters of a class `[...]` made of literals and small ranges; None otherwise."""
+    chars: set[str] = set()
+    for op, argument in items:
+        if op is constants.LITERAL:
+            chars.add(chr(argument))
+        elif op is constants.RANGE and argument[1] - argument[0] < 1024:
+            chars.update(chr(code) for code in range(argument[0], argument[1] + 1))
+        else:  # NEGATE, CATEGORY (\s, \w), huge ranges
+            return None
+    return chars
 
 
 def _rule_spec(rule, builder) -> tuple:

@@ -7,11 +7,11 @@ builder method or None when the rule's value is its children: a list for `_rule`
 """
 
 # fmt: off
-GRAMMAR_SHA256 = '6f63f81bf2232dafabfc0276b31f73ec0c5d9a162bfe3edb041a5b22a48156f5'
+GRAMMAR_SHA256 = '3ca511859bd73f373cc4f1b25ea9a8085fce116f5cf86f335504f5070a4d2ad8'
 START = 0
 ACCEPT = 11
 IGNORED = ('COMMENT', 'WS')
-TOKEN_PATTERN = '(?:[ \t\r\n\x0c]+)?(?:(?P<LONG_STRING>"""[\\s\\S]*?""")|(?P<NUMBER>-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?[A-Za-z]*)|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)|(?P<STRING>"([^"\\\\\n]|\\\\[^\n])*")|(?P<COMMENT>#[^\n]*)|(?P<__ANON_0><=)|(?P<__ANON_1>>=)|(?P<__ANON_2>==)|(?P<__ANON_3>!=)|(?P<COLON>:)|(?P<COMMA>,)|(?P<DOT>\\.)|(?P<EQUAL>=)|(?P<LBRACE>\\{)|(?P<LESSTHAN><)|(?P<LPAR>\\()|(?P<LSQB>\\[)|(?P<MORETHAN>>)|(?P<RBRACE>\\})|(?P<RPAR>\\))|(?P<RSQB>\\])|(?P<SEMICOLON>;)|(?P<__INVALID>[\\s\\S])|(?P<__END>\\Z))'
+TOKEN_PATTERN = '(?:[ \t\r\n\x0c]+)?(?:(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)|(?P<LONG_STRING>"""[\\s\\S]*?""")|(?P<NUMBER>-?[0-9]+(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?[A-Za-z]*)|(?P<STRING>"[^"\\\\\n]*(?:\\\\[^\n][^"\\\\\n]*)*")|(?P<COMMENT>#[^\n]*)|(?P<__ANON_0><=)|(?P<__ANON_1>>=)|(?P<__ANON_2>==)|(?P<__ANON_3>!=)|(?P<COLON>:)|(?P<COMMA>,)|(?P<DOT>\\.)|(?P<EQUAL>=)|(?P<LBRACE>\\{)|(?P<LESSTHAN><)|(?P<LPAR>\\()|(?P<LSQB>\\[)|(?P<MORETHAN>>)|(?P<RBRACE>\\})|(?P<RPAR>\\))|(?P<RSQB>\\])|(?P<SEMICOLON>;)|(?P<__INVALID>[\\s\\S])|(?P<__END>\\Z))'
 KEYWORDS = {'after': 'AFTER',
  'and': 'AND',
  'as': 'AS',
