@@ -46,9 +46,11 @@ process, 4% less time at 280 KB, 10% at 430 KB, 20-30% from 1 MB on."""
 PARENT_SHARE = 0.5
 """The part of the text parsed here: the child also encodes its part, which this process decodes."""
 
-PIECES = 8
+PIECES = 32
 """The child sends its members in this many pieces, so that this process, done with its own
-part, decodes the first ones while the child parses the last ones."""
+part, decodes the first ones while the child parses the last ones. The last piece is encoded
+after the child's parse and decoded after that, one after the other: smaller pieces shorten
+that tail (10,000-step check: 4% faster with 32 than with 8; no gain from 64)."""
 
 _MEMBER_LINE = r"^[ \t]*(step|source|param|secret|gate|monitor)[ \t]"  # compiled when first used
 
