@@ -60,7 +60,9 @@ class Forked(Generic[T]):
     With `stream=True` the child runs `function(send)`, and each `send(data)`
     (bytes) reaches this process, in order, through `received()` while the
     child goes on: the split parser decodes the first members of the child's
-    part while the child still parses the last ones.
+    part while the child still parses the last ones. With `may_fork=True` the
+    child may use `Forked` once more (its own children may not): a check run
+    in a child splits its parse with a grandchild.
 
     What the child sends and returns (pickled) goes to an anonymous shared
     file, and a 17-byte record of where it is to a pipe: the child never waits
@@ -70,9 +72,10 @@ class Forked(Generic[T]):
     child can be started (no process, file or descriptor left), `result()`
     is FAILED at once."""
 
-    def __init__(self, function: Callable[..., T], stream: bool = False) -> None:
+    def __init__(self, function: Callable[..., T], stream: bool = False, may_fork: bool = False) -> None:
         self._pid: int | None = None
         self._result: bytes | None = None
+        self._may_fork = may_fork
         try:
             data = _shared_file()
         except OSError:  # out of file descriptors or memory: no child, the caller does the work
@@ -90,7 +93,7 @@ class Forked(Generic[T]):
             return
         if pid == 0:
             os.close(read_end)
-            _child(function, stream, data, write_end)  # never returns
+            _child(function, stream, data, write_end, may_fork)  # never returns
         os.close(write_end)
         self._pid, self._records, self._data = pid, read_end, data
 
@@ -189,9 +192,9 @@ def _read_at(fd: int, offset: int, length: int) -> bytes:
     return b"".join(pieces)
 
 
-def _child(function: Callable[..., object], stream: bool, data: int, records: int) -> None:
+def _child(function: Callable[..., object], stream: bool, data: int, records: int, may_fork: bool) -> None:
     global _in_child
-    _in_child = True
+    _in_child = not may_fork
     position = 0
 
     def put(kind: int, payload: bytes) -> None:

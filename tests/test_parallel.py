@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -131,6 +132,84 @@ def test_the_parents_buffered_output_is_written_once(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                             cwd=ROOT)
     assert result.stdout == "before after\n"
+
+
+@needs_fork
+def test_a_child_that_may_fork_forks_once_more():
+    def nested():
+        return can_fork(), Forked(can_fork).result()
+
+    assert Forked(nested, may_fork=True).result() == (True, False)
+    assert Forked(nested).result() == (False, False)
+
+
+# ---- mlplang.check of a large file in a child --------------------------------------------
+
+CHECKED = sorted(p for pattern in ("examples/**/*.mlp", "tests/golden/diagnostics/**/*.mlp") for p in ROOT.glob(pattern))
+
+
+def _in_one_process(text_or_path, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setenv("MLP_NO_FORK", "1")
+        return mlplang.check(text_or_path, path="t.mlp")
+
+
+@needs_fork
+@pytest.mark.parametrize("path", CHECKED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_check_in_a_child_gives_the_diagnostics_of_one_process(path, monkeypatch):
+    from mlplang import api
+
+    monkeypatch.setattr(api, "CHECK_IN_CHILD_MIN_CHARS", 0)
+    spy = _Spy(monkeypatch)
+    for given in (path.read_text(encoding="utf-8", errors="replace"), path, path.read_bytes()):
+        expected = _in_one_process(given, monkeypatch)
+        assert mlplang.check(given, path="t.mlp") == expected
+    assert spy.delivered == 3 and all(child._may_fork for child in spy.forked)
+
+
+def _large_text_with_errors() -> str:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    text = generate.generate(600, "wide")
+    return text.replace("in  data: Dataset = raw", "in  data: Dataset = rwa", 3)
+
+
+@needs_fork
+def test_check_of_a_large_file_runs_in_a_child(monkeypatch):
+    from mlplang import api
+
+    text = _large_text_with_errors()
+    assert len(text) >= api.CHECK_IN_CHILD_MIN_CHARS
+    expected = _in_one_process(text, monkeypatch)
+    assert [d.code for d in expected] == ["MLP101"] * 3  # unknown reference, did you mean `raw`
+    spy = _Spy(monkeypatch)
+    assert mlplang.check(text, path="t.mlp") == expected
+    assert len(spy.forked) == 1 and spy.delivered == 1
+    spy.forked.clear()
+    mlplang.check(text[:2000].rsplit("\n  step ", 1)[0] + "\n}\n", path="t.mlp")
+    assert spy.forked == []  # a small file is checked here
+
+
+@needs_fork
+def test_check_is_done_here_when_its_child_fails(monkeypatch):
+    from mlplang import api
+
+    text = _large_text_with_errors()
+    expected = _in_one_process(text, monkeypatch)
+    parent = os.getpid()
+    original = api._check_in_child
+
+    def failing_in_children(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("boom")
+        return original(*args)
+
+    monkeypatch.setattr(api, "_check_in_child", failing_in_children)
+    spy = _Spy(monkeypatch)
+    assert mlplang.check(text, path="t.mlp") == expected
+    # the check's child delivered nothing; then the parse here was split with a child of its own
+    assert [child._may_fork for child in spy.forked] == [True, False] and spy.delivered == 1
 
 
 # ---- several targets in several processes ----------------------------------------------
