@@ -61,8 +61,8 @@ class Forked(Generic[T]):
     (bytes) reaches this process, in order, through `received()` while the
     child goes on: the split parser decodes the first members of the child's
     part while the child still parses the last ones. With `may_fork=True` the
-    child may use `Forked` once more (its own children may not): a check run
-    in a child splits its parse with a grandchild.
+    child may fork children of its own, which may not: a check run in a
+    child splits its parse with a grandchild.
 
     What the child sends and returns (pickled) goes to an anonymous shared
     file, and a 17-byte record of where it is to a pipe: the child never waits
