@@ -12,6 +12,7 @@ from the grammar today.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from strategies import programs
 
 from mlplang.diagnostics.model import Diagnostic
-from mlplang.dsl import ast, lalr, parser, recovery, tablegen
+from mlplang.dsl import ast, lalr, parser, recovery, split_parse, tablegen
 from mlplang.dsl.transformer import Context
 from mlplang.source import SourceFile
 
@@ -200,6 +201,112 @@ def test_a_keyword_glued_to_a_name_is_a_syntax_error():
     module, diagnostics = parser.parse_text("pipelineisimages {\n  owner = \"a\"\n}\n")
     assert [d.code for d in diagnostics] == ["MLP001"]
     assert (diagnostics[0].span.line, diagnostics[0].span.column) == (1, 1)
+
+
+# ---- a syntax error in a large file: Lark reads only the members with errors -------------
+
+_spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+bench_generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_generate)
+
+# Mistakes inside a member, each made in one `in` or `out` line of a step of the generated pipelines.
+MISTAKES = [
+    ("missing-colon", "out ", lambda line: line.replace(":", "", 1)),
+    ("missing-value", "in ", lambda line: line.rsplit("=", 1)[0] + "="),
+    ("unclosed-string", "out ", lambda line: line + ' "x'),
+    ("bad-character", "out ", lambda line: line + " %"),
+    ("brace-too-many", "out ", lambda line: line + " }"),
+    ("open-brace", "out ", lambda line: line + " {"),
+    ("no-keyword", "out ", lambda line: line.replace("out ", "", 1)),
+]
+
+
+class _Handovers:
+    """Counts how often Lark took over from the fast path and handed back."""
+
+    def __init__(self, monkeypatch):
+        self.resumed = self.handed_over = 0
+        parse, fast_stacks = recovery._parse, recovery._fast_stacks
+
+        def counting_parse(*args):
+            self.resumed += 1
+            return parse(*args)
+
+        def counting_fast_stacks(*args):
+            self.handed_over += 1
+            return fast_stacks(*args)
+
+        monkeypatch.setattr(recovery, "_parse", counting_parse)
+        monkeypatch.setattr(recovery, "_fast_stacks", counting_fast_stacks)
+
+
+def _with_mistakes(text: str, mistakes: list[tuple[int, tuple]]) -> str:
+    """`text` with each (n, mistake) made in the n-th line (modulo their number) its kind applies to."""
+    lines = text.split("\n")
+    for n, (_, prefix, make) in mistakes:
+        found = [i for i, line in enumerate(lines) if line.lstrip().startswith(prefix)]
+        i = found[n % len(found)]
+        lines[i] = make(lines[i])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("shape", ["chain", "wide"])
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m[0])
+def test_a_mistake_in_a_member_is_read_by_lark_alone(shape, mistake, monkeypatch):
+    text = _with_mistakes(bench_generate.generate(40, shape), [(17, mistake)])
+    handovers = _Handovers(monkeypatch)
+    result = parser.parse_text(text, "t.mlp")
+    assert result == recovering(text)
+    assert has_syntax_error(result[1])
+    assert handovers.resumed == 1
+
+
+@pytest.mark.parametrize("where", [[3, 20, 33], [5, 6], [30, 31, 32, 33]], ids=str)
+def test_several_mistakes_hand_over_between_them(where, monkeypatch):
+    text = _with_mistakes(bench_generate.generate(40, "wide"),
+                          [(n, MISTAKES[i % len(MISTAKES)]) for i, n in enumerate(where)])
+    handovers = _Handovers(monkeypatch)
+    result = parser.parse_text(text, "t.mlp")
+    assert result == recovering(text)
+    assert handovers.resumed == 1 and handovers.handed_over >= 1
+
+
+def test_the_error_budget_runs_across_handovers(monkeypatch):
+    """More mistakes than `MAX_ERRORS` (each in its own member): reported up to the same limit."""
+    text = _with_mistakes(bench_generate.generate(2 * recovery.MAX_ERRORS + 20, "chain"),
+                          [(n, MISTAKES[0]) for n in range(2, 2 * recovery.MAX_ERRORS + 10, 2)])
+    handovers = _Handovers(monkeypatch)
+    result = parser.parse_text(text, "t.mlp")
+    assert result == recovering(text)
+    assert len(result[1]) == recovery.MAX_ERRORS and handovers.handed_over > recovery.MAX_ERRORS // 2
+
+
+@pytest.mark.parametrize("text", [
+    "pipeline p {\n  step a { run = \"x\" }\n  step b { run = \"y\" }\n",  # the file ends: `}` is missing
+    "pipeline p {\n  step a { run = \"x\" }\n  step b { run = \"y\" }\n}\n}\n",  # one `}` too many
+    "pipeline p {\n  step a { run = \"x\" }\n  step b { run = }\n  # the end\n",
+    "pipeline p {\n  step a { run = \"x\" }\n  stepp b { run = \"y\" }\n}\n",  # not a keyword
+    "template t() {\n  run = \"x\"\n  image = \n}\npipeline p {\n  step a { run = \"x\" }\n}\n",
+], ids=["missing-brace-at-end", "extra-brace", "comment-after", "misspelled-keyword", "in-a-template"])
+def test_mistakes_at_the_edges_agree(text: str):
+    assert parser.parse_text(text, "t.mlp") == recovering(text)
+
+
+def test_a_large_file_with_mistakes_in_both_halves(monkeypatch):
+    """Parsed in two processes up to the first mistake (split_parse), then handed over."""
+    monkeypatch.setattr(split_parse, "MIN_CHARS", 0)
+    text = _with_mistakes(bench_generate.generate(120, "wide"), [(10, MISTAKES[0]), (100, MISTAKES[2])])
+    handovers = _Handovers(monkeypatch)
+    assert parser.parse_text(text, "t.mlp") == recovering(text)
+    assert handovers.resumed == 1 and handovers.handed_over >= 1
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["chain", "wide"]), st.integers(12, 40),
+       st.lists(st.tuples(st.integers(0, 200), st.sampled_from(MISTAKES)), min_size=1, max_size=4))
+def test_generated_pipelines_with_mistakes_agree(shape, steps, mistakes):
+    text = _with_mistakes(bench_generate.generate(steps, shape), mistakes)
+    assert parser.parse_text(text, "t.mlp") == recovering(text)
 
 
 def test_a_valid_file_is_checked_without_importing_lark():

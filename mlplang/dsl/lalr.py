@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 
 from mlplang.dsl import ast
 from mlplang.dsl.tokens import ITEM_KEYWORDS, Tok, item_keyword
@@ -67,6 +68,18 @@ def _rules(builder: SyntaxTreeBuilder) -> tuple:
     return tuple(result)
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """Where the fast path met a syntax error: its stacks there (as `run` left them, the
+    reductions the offending token caused done) and the offset of that token or character.
+    The recovering parser resumes from the last member boundary on these stacks
+    (`mlplang.dsl.recovery`)."""
+
+    state_stack: list[int]
+    value_stack: list
+    offset: int
+
+
 def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comment],
                 start: int = 0) -> list | None:
     """The file's top-level items, or None at the first syntax error.
@@ -82,7 +95,7 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[a
 
 # What `run` stopped at.
 ACCEPTED = 0  # the end of the text, the start rule complete: the value is the top-level items
-REJECTED = 1  # a syntax error (value None)
+REJECTED = 1  # a syntax error: the value is the offset of the token (or character) not accepted
 PAUSED = 2  # the first token at or after `pause_at`, its reductions done, not shifted: value is its offset
 FLOOR = 3  # a reduction that would pop the stacks below `floor`, not done: value is the lookahead's offset
 
@@ -142,12 +155,12 @@ def run(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comme
         elif kind == "__END":
             break
         elif kind == "__INVALID":
-            return REJECTED, None
+            return REJECTED, start
         token = _new_token(Tok, (kind, value, start, end, line, column, end_line, end_column))
         while True:
             action = state_actions.get(kind)
             if action is None:
-                return REJECTED, None
+                return REJECTED, start
             if action >= 0:
                 if start >= pause_at:
                     return PAUSED, start
@@ -183,7 +196,7 @@ def run(source: SourceFile, builder: SyntaxTreeBuilder, comments: list[ast.Comme
     while True:  # end of input: reduce until the start rule is complete
         action = state_actions.get("$END")
         if action is None or action >= 0:
-            return REJECTED, None
+            return REJECTED, end_of_text
         _, size, kept, expand_single, callback, origin = rules[-action - 1]
         if len(state_stack) - size < floor:
             return FLOOR, end_of_text

@@ -1,12 +1,14 @@
 """Text -> syntax tree. Never raises: every problem is a diagnostic.
 
 A file is parsed by the table-driven fast path (`mlplang.dsl.lalr`); only
-when it meets a syntax error is the file parsed again by Lark with error
-recovery (`mlplang.dsl.recovery`), which reports every mistake in the file.
-So a valid file costs one fast parse and never imports Lark, and an invalid
-one costs a little more than before: the fast pass stops at the first error.
-A large file's fast parse is shared with a forked process
-(`mlplang.dsl.split_parse`), with the same result.
+when it meets a syntax error does Lark with error recovery
+(`mlplang.dsl.recovery`) take over, which reports every mistake in the file:
+from the start of the pipeline member the error is in, on the fast path's
+stacks, handing back to the fast path at the next member after each error.
+So a valid file costs one fast parse and never imports Lark, and Lark reads
+only the members with mistakes; the result is that of one recovering pass
+over the whole file. A large file's fast parse is shared with a forked
+process (`mlplang.dsl.split_parse`), with the same result.
 """
 
 from __future__ import annotations
@@ -32,11 +34,10 @@ def parse_source(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
             items = split_parse.parse_items(source, _builder, context)
         finally:
             _builder.context = Context(SourceFile.from_text("", "<idle>"))
-        if items is None:
-            from mlplang.dsl.recovery import parse_with_recovery
+        if type(items) is not list:
+            from mlplang.dsl.recovery import resume_with_recovery
 
-            context = Context(source)
-            items = parse_with_recovery(source, context)
+            items, context = resume_with_recovery(source, context, items)
     module = ast.Module(source.path, tuple(items), tuple(context.comments), source.span(0, len(source.text)))
     return module, sorted(context.diagnostics, key=Diagnostic.sort_key)
 

@@ -55,23 +55,26 @@ that tail (10,000-step check: 4% faster with 32 than with 8; no gain from 64).""
 _MEMBER_LINE = r"^[ \t]*(step|source|param|secret|gate|monitor)[ \t]"  # compiled when first used
 
 
-def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, context: Context) -> list | None:
-    """`lalr.parse_items`, in two processes when the text is large and that is possible."""
+def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, context: Context) -> list | lalr.Stopped:
+    """The file's top-level items, as `lalr.parse_items` gives them, in two processes when the
+    text is large and that is possible; at a syntax error, where the parse stopped."""
     text = source.text
+    state_stack, value_stack = [tables.START], []
     if len(text) < MIN_CHARS:
-        return lalr.parse_items(source, builder, context.comments)
+        return _outcome(lalr.run(source, builder, context.comments, 0, state_stack, value_stack),
+                        state_stack, value_stack)
     from mlplang.parallel import FAILED, Forked, can_fork
 
     found = re.compile(_MEMBER_LINE, re.MULTILINE).search(text, int(len(text) * PARENT_SHARE))
     if found is None or not can_fork():
-        return lalr.parse_items(source, builder, context.comments)
+        return _outcome(lalr.run(source, builder, context.comments, 0, state_stack, value_stack),
+                        state_stack, value_stack)
     split, base = found.start(1), _base_states(found.group(1))
     child = Forked(functools.partial(_rest, source, builder, split, base), stream=True)
-    state_stack, value_stack = [tables.START], []
     try:
         outcome, value = lalr.run(source, builder, context.comments, 0, state_stack, value_stack, pause_at=split)
         if outcome != lalr.PAUSED:  # the end or a syntax error before the split: the child's part is not needed
-            return value if outcome == lalr.ACCEPTED else None
+            return _outcome((outcome, value), state_stack, value_stack)
         resume = value
         if value == split and state_stack[-2:] == list(base) and type(value_stack[-1]) is list:
             from mlplang.dsl import tree_codec
@@ -84,8 +87,23 @@ def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, context: Context
                 resume = _join(rest, members, state_stack, value_stack, context)
     finally:
         child.cancel()
-    outcome, value = lalr.run(source, builder, context.comments, resume, state_stack, value_stack)
-    return value if outcome == lalr.ACCEPTED else None
+    return _outcome(lalr.run(source, builder, context.comments, resume, state_stack, value_stack),
+                    state_stack, value_stack)
+
+
+def _outcome(run: tuple[int, object], state_stack: list[int], value_stack: list) -> list | lalr.Stopped:
+    outcome, value = run
+    if outcome == lalr.ACCEPTED:
+        return value
+    return lalr.Stopped(state_stack, value_stack, value)
+
+
+@functools.cache
+def member_boundaries() -> frozenset[tuple[int, int]]:
+    """The top two states of the automaton between two members of a pipeline, whatever
+    the next member is (`_base_states`; an attribute too): where a parse can start over."""
+    return frozenset(_base_states(word) for word in ("step", "source", "param", "secret", "gate", "monitor",
+                                                      "description"))
 
 
 @functools.cache

@@ -13,9 +13,6 @@ Run ``python -m mlplang.dsl.tablegen`` after changing the grammar;
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import pprint
 import sys
 from collections import deque
 from pathlib import Path
@@ -185,20 +182,13 @@ def _rule_spec(rule, builder) -> tuple:
     return (origin, len(expansion), keep, bool(rule.options.expand1), method)
 
 
-def build() -> str:
-    """The text of the generated module."""
+def canonical_numbers(table) -> dict:
+    """Lark's number of each state of `table` (a Lark parse table) -> the number this
+    module gives it: breadth first from the start state, symbols sorted. The recovering
+    parser maps the fast path's states back to its own Lark's with it."""
     from lark.parsers.lalr_analysis import Shift
 
-    from mlplang.dsl.transformer import SyntaxTreeBuilder
-
-    lark = _lark()
-    lalr = lark.parser.parser.parser
-    table = lalr.parse_table
-    start, end = table.start_states["start"], table.end_states["start"]
-    rules = list(lark.rules)
-    rule_index = {id(rule): i for i, rule in enumerate(rules)}
-
-    # Canonical state numbers: breadth first from the start state.
+    start = table.start_states["start"]
     number = {start: 0}
     queue = deque([start])
     while queue:
@@ -208,6 +198,26 @@ def build() -> str:
             if action is Shift and argument not in number:
                 number[argument] = len(number)
                 queue.append(argument)
+    return number
+
+
+def build() -> str:
+    """The text of the generated module."""
+    import hashlib
+    import pprint
+
+    from lark.parsers.lalr_analysis import Shift
+
+    from mlplang.dsl.transformer import SyntaxTreeBuilder
+
+    lark = _lark()
+    lalr = lark.parser.parser.parser
+    table = lalr.parse_table
+    end = table.end_states["start"]
+    rules = list(lark.rules)
+    rule_index = {id(rule): i for i, rule in enumerate(rules)}
+
+    number = canonical_numbers(table)
     if end not in number:
         raise SystemExit("the accepting state is unreachable")
 
@@ -252,6 +262,8 @@ def build() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m mlplang.dsl.tablegen", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the module is stale")
     args = parser.parse_args(argv)
