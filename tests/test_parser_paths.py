@@ -292,6 +292,16 @@ def test_mistakes_at_the_edges_agree(text: str):
     assert parser.parse_text(text, "t.mlp") == recovering(text)
 
 
+def test_a_mistake_before_any_member_boundary_still_hands_over(monkeypatch):
+    """A mistake in a template (or an import, a pipeline's header or first member): Lark starts
+    from the beginning, and still hands back to the fast path after it."""
+    text = "template t() {\n  run = \"x\"\n  image = \n}\n" + _with_mistakes(
+        bench_generate.generate(40, "wide"), [(30, MISTAKES[0])])
+    handovers = _Handovers(monkeypatch)
+    assert parser.parse_text(text, "t.mlp") == recovering(text)
+    assert handovers.resumed == 1 and handovers.handed_over >= 2
+
+
 def test_a_large_file_with_mistakes_in_both_halves(monkeypatch):
     """Parsed in two processes up to the first mistake (split_parse), then handed over."""
     monkeypatch.setattr(split_parse, "MIN_CHARS", 0)

@@ -4,7 +4,8 @@ A file is parsed by the table-driven fast path (`mlplang.dsl.lalr`); only
 when it meets a syntax error does Lark with error recovery
 (`mlplang.dsl.recovery`) take over, which reports every mistake in the file:
 from the start of the pipeline member the error is in, on the fast path's
-stacks, handing back to the fast path at the next member after each error.
+stacks (or from the beginning, for an error before any boundary between
+members), handing back to the fast path at the next member after each error.
 So a valid file costs one fast parse and never imports Lark, and Lark reads
 only the members with mistakes; the result is that of one recovering pass
 over the whole file. A large file's fast parse is shared with a forked

@@ -515,9 +515,13 @@ def resume_with_recovery(source: SourceFile, context: Context, stopped: Stopped)
     error there to recover from, so the text before is not read again, and `_parse`
     hands back to the fast path after the error. The fast path's `context` is kept up
     to that point. Where the error is not inside a pipeline after its first member
-    (an import, a template, a pipeline's header or first member), or the stacks
-    cannot be carried over, the whole file is parsed again with a new context.
-    Either way the result is that of `parse_with_recovery` (tests compare them)."""
+    (an import, a template, a pipeline's header or first member), Lark starts over
+    from the beginning of the file, with a new context, and still hands back after
+    each error. Either way the result is that of `parse_with_recovery` (tests compare
+    them)."""
+    if _state_map()[0] is None:  # the fast path's tables are not this Lark's: Lark alone
+        context = Context(source)
+        return parse_with_recovery(source, context), context
     resume = _resume_point(stopped)
     if resume is not None and resume[1] < len(source.text):
         # (At the very end there is no token to resume on: Lark would place the end of the
@@ -528,7 +532,7 @@ def resume_with_recovery(source: SourceFile, context: Context, stopped: Stopped)
             _keep_before(context, offset)
             return _parse(source, context, offset, *stacks), context
     context = Context(source)
-    return parse_with_recovery(source, context), context
+    return _parse(source, context, 0, None, None), context
 
 
 def _resume_point(stopped: Stopped) -> tuple[int, int] | None:
