@@ -26,7 +26,7 @@ from lark.utils import TextSlice
 
 from mlplang.diagnostics import codes
 from mlplang.diagnostics.model import Diagnostic, Label, Severity
-from mlplang.dsl import ast, lalr
+from mlplang.dsl import ast, split_parse
 from mlplang.dsl.lalr import Stopped
 from mlplang.dsl.syntax_errors import (
     EXAMPLES,
@@ -539,12 +539,10 @@ def _resume_point(stopped: Stopped) -> tuple[int, int] | None:
     """Where the member the error is in starts: how many states of `stopped`'s stack
     hold there (up to the last member boundary on it) and the offset in the text; None
     if there is no boundary on the stack."""
-    from mlplang.dsl.split_parse import member_boundaries
-
     states, values = stopped.state_stack, stopped.value_stack
     if len(states) != len(values) + 1:
         return None
-    boundaries = member_boundaries()
+    boundaries = split_parse.member_boundaries()
     for top in range(len(states) - 1, 0, -1):
         if (states[top - 1], states[top]) in boundaries and type(values[top - 1]) is list:
             if top == len(values):  # nothing of the member read yet: it starts at the error
@@ -641,10 +639,10 @@ def _parse(source: SourceFile, context: Context, offset: int, state_stack: list,
                 lark_states, lark_values = hand_over.parser_state.state_stack, hand_over.parser_state.value_stack
                 start = hand_over.token.start_pos
             fast_states, fast_values = _fast_stacks(lark_states, lark_values)
-            outcome, value = lalr.run(source, _builder, context.comments, start, fast_states, fast_values)
-            if outcome == lalr.ACCEPTED:
-                return value
-            stopped = Stopped(fast_states, fast_values, value)
+            parsed = split_parse.parse_from(source, _builder, context, start, fast_states, fast_values)
+            if type(parsed) is list:
+                return parsed
+            stopped, value = parsed, parsed.offset
             resume = _resume_point(stopped)
             stacks = None
             if resume is not None and start <= resume[1] < len(text):

@@ -58,21 +58,29 @@ _MEMBER_LINE = r"^[ \t]*(step|source|param|secret|gate|monitor)[ \t]"  # compile
 def parse_items(source: SourceFile, builder: SyntaxTreeBuilder, context: Context) -> list | lalr.Stopped:
     """The file's top-level items, as `lalr.parse_items` gives them, in two processes when the
     text is large and that is possible; at a syntax error, where the parse stopped."""
+    return parse_from(source, builder, context, 0, [tables.START], [])
+
+
+def parse_from(source: SourceFile, builder: SyntaxTreeBuilder, context: Context, start: int,
+               state_stack: list[int], value_stack: list) -> list | lalr.Stopped:
+    """`parse_items` from offset `start` on the given stacks (changed in place): the rest
+    of a file the recovering parser handed back (`mlplang.dsl.recovery`). The part
+    after `start` is shared with a child when it is large."""
     text = source.text
-    state_stack, value_stack = [tables.START], []
-    if len(text) < MIN_CHARS:
-        return _outcome(lalr.run(source, builder, context.comments, 0, state_stack, value_stack),
+    if len(text) - start < MIN_CHARS:
+        return _outcome(lalr.run(source, builder, context.comments, start, state_stack, value_stack),
                         state_stack, value_stack)
     from mlplang.parallel import FAILED, Forked, can_fork
 
-    found = re.compile(_MEMBER_LINE, re.MULTILINE).search(text, int(len(text) * PARENT_SHARE))
+    found = re.compile(_MEMBER_LINE, re.MULTILINE).search(text, start + int((len(text) - start) * PARENT_SHARE))
     if found is None or not can_fork():
-        return _outcome(lalr.run(source, builder, context.comments, 0, state_stack, value_stack),
+        return _outcome(lalr.run(source, builder, context.comments, start, state_stack, value_stack),
                         state_stack, value_stack)
     split, base = found.start(1), _base_states(found.group(1))
     child = Forked(functools.partial(_rest, source, builder, split, base), stream=True)
     try:
-        outcome, value = lalr.run(source, builder, context.comments, 0, state_stack, value_stack, pause_at=split)
+        outcome, value = lalr.run(source, builder, context.comments, start, state_stack, value_stack,
+                                  pause_at=split)
         if outcome != lalr.PAUSED:  # the end or a syntax error before the split: the child's part is not needed
             return _outcome((outcome, value), state_stack, value_stack)
         resume = value
