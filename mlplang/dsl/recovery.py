@@ -642,17 +642,16 @@ def _parse(source: SourceFile, context: Context, offset: int, state_stack: list,
             parsed = split_parse.parse_from(source, _builder, context, start, fast_states, fast_values)
             if type(parsed) is list:
                 return parsed
-            stopped, value = parsed, parsed.offset
-            resume = _resume_point(stopped)
+            resume = _resume_point(parsed)  # the fast path stopped at another error
             stacks = None
             if resume is not None and start <= resume[1] < len(text):
-                stacks = _lark_stacks(stopped, resume[0])
+                stacks = _lark_stacks(parsed, resume[0])
             if stacks is not None:
                 offset, (state_stack, value_stack) = resume[1], stacks
             else:  # Lark goes on from where it handed over, on the stacks it had
                 offset, state_stack, value_stack = start, lark_states, lark_values
             _keep_before(context, offset)
-            switch_after = value
+            switch_after = parsed.offset
     except UnexpectedInput as error:
         _cannot_parse(source, context, error)
         return []
