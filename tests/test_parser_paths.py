@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from strategies import programs
 
 from mlplang.diagnostics.model import Diagnostic
-from mlplang.dsl import ast, lalr, parser, recovery, split_parse, tablegen
+from mlplang.dsl import ast, handover, lalr, parser, recovery, split_parse, tablegen
 from mlplang.dsl.transformer import Context
 from mlplang.source import SourceFile
 
@@ -226,7 +226,7 @@ class _Handovers:
 
     def __init__(self, monkeypatch):
         self.resumed = self.handed_over = 0
-        parse, fast_stacks = recovery._parse, recovery._fast_stacks
+        parse, fast_stacks = handover._parse, handover._fast_stacks
 
         def counting_parse(*args):
             self.resumed += 1
@@ -236,8 +236,8 @@ class _Handovers:
             self.handed_over += 1
             return fast_stacks(*args)
 
-        monkeypatch.setattr(recovery, "_parse", counting_parse)
-        monkeypatch.setattr(recovery, "_fast_stacks", counting_fast_stacks)
+        monkeypatch.setattr(handover, "_parse", counting_parse)
+        monkeypatch.setattr(handover, "_fast_stacks", counting_fast_stacks)
 
 
 def _with_mistakes(text: str, mistakes: list[tuple[int, tuple]]) -> str:

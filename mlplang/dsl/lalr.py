@@ -73,7 +73,7 @@ class Stopped:
     """Where the fast path met a syntax error: its stacks there (as `run` left them, the
     reductions the offending token caused done) and the offset of that token or character.
     The recovering parser resumes from the last member boundary on these stacks
-    (`mlplang.dsl.recovery`)."""
+    (`mlplang.dsl.handover`)."""
 
     state_stack: list[int]
     value_stack: list

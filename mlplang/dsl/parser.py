@@ -2,7 +2,8 @@
 
 A file is parsed by the table-driven fast path (`mlplang.dsl.lalr`); only
 when it meets a syntax error does Lark with error recovery
-(`mlplang.dsl.recovery`) take over, which reports every mistake in the file:
+(`mlplang.dsl.recovery`) take over (`mlplang.dsl.handover`), which reports
+every mistake in the file:
 from the start of the pipeline member the error is in, on the fast path's
 stacks (or from the beginning, for an error before any boundary between
 members), handing back to the fast path at the next member after each error.
@@ -36,7 +37,7 @@ def parse_source(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
         finally:
             _builder.context = Context(SourceFile.from_text("", "<idle>"))
         if type(items) is not list:
-            from mlplang.dsl.recovery import resume_with_recovery
+            from mlplang.dsl.handover import resume_with_recovery
 
             items, context = resume_with_recovery(source, context, items)
     module = ast.Module(source.path, tuple(items), tuple(context.comments), source.span(0, len(source.text)))
