@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from single_thread import wait_until_single_threaded
 
 import mlplang
 from mlplang import compile as compile_module
@@ -32,7 +33,7 @@ needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux") or parallel
 @pytest.fixture(autouse=True)
 def _single_threaded():
     # Another test's leftover thread would (rightly) forbid forking.
-    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
+    wait_until_single_threaded()
 
 
 @needs_fork

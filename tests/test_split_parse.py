@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from single_thread import wait_until_single_threaded
 from strategies import programs
 
 from mlplang.diagnostics import codes
@@ -58,7 +58,7 @@ class Split:
 
     def __call__(self, text: str, share: float):
         self.monkeypatch.setattr(split_parse, "PARENT_SHARE", share)
-        assert threading.active_count() == 1  # else nothing forks: the test would prove nothing
+        wait_until_single_threaded()  # else nothing forks: the test would prove nothing
         return parser.parse_text(text, "t.mlp")
 
 
